@@ -1,0 +1,1 @@
+"""Prefect flows of newsmon: thin wrappers that turn library calls into tasks."""

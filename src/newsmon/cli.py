@@ -1,0 +1,127 @@
+"""The `newsmon` command: check, run, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from newsmon import __version__, warehouse
+from newsmon.config import DEFAULT_SOURCES, load_sources
+from newsmon.errors import NewsmonError
+
+log = logging.getLogger(__name__)
+
+
+def _prefect_env() -> None:
+    # Offline machines: Prefect's telemetry only produces errors. Users may override.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _run_flow(sources: Path, db: Path | None) -> dict:
+    """Run the poll_feeds flow in-process (Prefect's ephemeral mode without a server)."""
+    _prefect_env()
+    from flows.poll import poll_feeds  # Prefect only loads for commands that run flows
+
+    return poll_feeds(sources=str(sources), db=str(db) if db else None)
+
+
+def _print_summary(result: dict) -> None:
+    with warehouse.connect(result["warehouse"], read_only=True) as con:
+        rows = warehouse.run_summary(con, result["run_id"])
+        total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    header = ("feed", "status", "entries", "new", "page text", "feed text", "duplicates")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+    print(
+        f"\nfeeds ok {result['feeds_ok']}, failed {result['feeds_failed']}; "
+        f"entries seen {result['entries_seen']}; new articles {result['articles_new']} "
+        f"({result['text_from_page']} with page text, {result['text_from_feed']} with feed text); "
+        f"already stored (skipped) {result['duplicates_skipped']}; "
+        f"exact duplicates marked {result['duplicates_marked']}"
+    )
+    print(f"warehouse: {result['warehouse']} ({total} articles in all)")
+    print(f"try: duckdb {result['warehouse']} \"SELECT feed_id, title FROM articles_unique LIMIT 10\"")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sources = load_sources(args.sources)
+    print(
+        f"{args.sources}: ok ({len(sources.feeds)} feeds, {len(sources.topics)} topics, "
+        f"warehouse {sources.settings.warehouse})"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    load_sources(args.sources)  # fail before anything is written
+    result = _run_flow(args.sources, args.db)
+    _print_summary(result)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from newsmon.demo import serve_corpus, write_sources
+
+    workdir: Path = args.dir
+    db = args.db or workdir / "demo.duckdb"
+    with serve_corpus(args.port) as (site, corpus):
+        print(
+            f"serving the demo corpus ({len(corpus.articles)} articles, "
+            f"{len(corpus.outlets)} outlets) at {site.base_url}"
+        )
+        sources = write_sources(workdir / "sources.yaml", site, corpus, db)
+        result = _run_flow(sources, db)
+    _print_summary(result)
+    print(f"demo sources file: {sources}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def sources_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sources", type=Path, default=DEFAULT_SOURCES, help="sources file (default: %(default)s)")
+
+    check = commands.add_parser("check", help="validate the sources file (exit 2 when invalid)")
+    sources_option(check)
+    check.set_defaults(func=cmd_check)
+
+    run = commands.add_parser("run", help="run one poll cycle into the warehouse")
+    sources_option(run)
+    run.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    run.set_defaults(func=cmd_run)
+
+    demo = commands.add_parser("demo", help="serve the bundled corpus on loopback and run one cycle")
+    demo.add_argument("--dir", type=Path, default=Path("data/demo"), help="demo work folder (default: %(default)s)")
+    demo.add_argument("--db", type=Path, help="warehouse file (default: DIR/demo.duckdb)")
+    demo.add_argument("--port", type=int, default=8765, help="loopback port (default: %(default)s; 0 = any free port)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except NewsmonError as exc:
+        print(f"newsmon: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("newsmon: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Load and validate sources.yaml: feeds, topics (watch lists) and settings."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newsmon.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SOURCES = Path("sources.yaml")
+_SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class _Strict(BaseModel):
+    # A misspelled key must fail loudly: silently ignored keys are the classic
+    # bug of YAML-configured tools.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"URL scheme must be http or https, got {value!r}")
+    if not parts.hostname:
+        raise ValueError(f"URL has no host: {value!r}")
+    return value
+
+
+class Feed(_Strict):
+    """One news feed to poll."""
+
+    id: str = Field(pattern=_SLUG, max_length=64)
+    name: str = Field(min_length=1)
+    url: str
+    tags: list[str] = []
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
+    # Minutes as a number, or a duration such as "15m", "2h", "1d".
+    interval: timedelta | None = None
+
+    _check_url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("interval must be minutes or a duration such as '30m'")
+        if isinstance(value, int | float):
+            return timedelta(minutes=value)
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if not match:
+                raise ValueError(f"interval must look like '30m', '2h' or '1d', got {value!r}")
+            return timedelta(**{_UNITS[match[2]]: float(match[1])})
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(minutes=1):
+            raise ValueError("interval must be at least 1 minute")
+        return value
+
+
+class WatchEntity(_Strict):
+    """An entity on a watch list, with the other names it goes by."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["person", "organisation", "country", "place"]
+    aliases: list[str] = []
+    role: str | None = None
+
+
+class Topic(_Strict):
+    """A watch list plus keywords; articles whose matches pass `threshold` belong to it."""
+
+    id: str = Field(pattern=_SLUG, max_length=64)
+    name: str | None = None
+    keywords: list[str] = []
+    threshold: float = Field(default=2.0, gt=0)
+    entities: list[WatchEntity] = []
+
+
+class HttpSettings(_Strict):
+    """Limits of the one HTTP client used for feeds and article pages."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=20.0, gt=0)
+    total_timeout: float = Field(default=60.0, gt=0)
+    max_body_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_connections: int = Field(default=16, ge=1)
+    per_host_connections: int = Field(default=2, ge=1)
+    contact_url: str = "https://github.com/newsmon/newsmon"
+    user_agent: str | None = None
+
+    _check_url = field_validator("contact_url")(classmethod(lambda cls, v: _http_url(v)))
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent header: names the project and a contact URL."""
+        from newsmon import __version__
+
+        return self.user_agent or f"newsmon/{__version__} (+{self.contact_url})"
+
+
+class Settings(_Strict):
+    """Run settings; every key has a default so a partial file only overrides what it sets."""
+
+    warehouse: Path = Path("data/newsmon.duckdb")
+    allow_private_networks: bool = False
+    min_text_chars: int = Field(default=200, ge=0)
+    http: HttpSettings = HttpSettings()
+
+
+class Sources(_Strict):
+    """The whole of sources.yaml."""
+
+    feeds: list[Feed] = Field(min_length=1)
+    topics: list[Topic] = []
+    settings: Settings = Settings()
+
+    def feed(self, feed_id: str) -> Feed:
+        """The feed with this id."""
+        for feed in self.feeds:
+            if feed.id == feed_id:
+                return feed
+        raise KeyError(feed_id)
+
+
+def _duplicates(sources: Sources) -> Iterator[tuple[tuple, str]]:
+    """Yield (key path, message) for ids and URLs that appear twice."""
+    for section, key in (("feeds", "id"), ("feeds", "url"), ("topics", "id")):
+        first: dict[str, int] = {}
+        for index, item in enumerate(getattr(sources, section)):
+            value = getattr(item, key)
+            if value in first:
+                yield (section, index, key), (
+                    f"duplicate {key} {value!r} (first used at {section}[{first[value]}])"
+                )
+            first.setdefault(value, index)
+
+
+def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
+    """Read and validate a sources file; raise ConfigError naming file, key path and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    sources = parse_sources(text, str(path))
+    warehouse = sources.settings.warehouse
+    if not warehouse.is_absolute():
+        # Relative warehouse paths are relative to the sources file, not the cwd,
+        # so a scheduled run finds the same database wherever it starts.
+        settings = sources.settings.model_copy(update={"warehouse": path.parent / warehouse})
+        sources = sources.model_copy(update={"settings": settings})
+    return sources
+
+
+def parse_sources(text: str, filename: str = "<string>") -> Sources:
+    """Validate YAML text as a sources file."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark else filename
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if root is None:
+        raise ConfigError(f"{filename}: file is empty; it needs at least a 'feeds:' list")
+    lines = dict(_node_lines(root, (), filename))
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}:{root.start_mark.line + 1}: top level must be a mapping")
+    try:
+        sources = Sources.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, lines, filename)) from None
+    problems = [_format_one(loc, msg, lines, filename) for loc, msg in _duplicates(sources)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return sources
+
+
+def _node_lines(node: yaml.Node, path: tuple, filename: str) -> Iterator[tuple[tuple, int]]:
+    """Yield (key path, 1-based line) for every node; reject duplicate mapping keys."""
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                where = _format_path(path + (key,))
+                raise ConfigError(
+                    f"{filename}:{key_node.start_mark.line + 1}: {where}: duplicate key"
+                )
+            seen.add(key)
+            # The key's own line: for a missing child we point at its parent key.
+            yield path + (key,), key_node.start_mark.line + 1
+            yield from (
+                item for item in _node_lines(value_node, path + (key,), filename) if item[0] != path + (key,)
+            )
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _node_lines(item, path + (index,), filename)
+
+
+def _format_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _format_one(loc: tuple, message: str, lines: dict[tuple, int], filename: str) -> str:
+    probe = tuple(loc)
+    while probe not in lines and probe:
+        probe = probe[:-1]
+    line = lines.get(probe, 1)
+    return f"{filename}:{line}: {_format_path(tuple(loc))}: {message}"
+
+
+def _format_errors(exc: ValidationError, lines: dict[tuple, int], filename: str) -> str:
+    messages = []
+    for error in exc.errors():
+        # pydantic puts union/validator names into loc; keep only real keys.
+        loc = tuple(p for p in error["loc"] if isinstance(p, int) or not str(p).startswith("function-"))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "missing required key"
+        messages.append(_format_one(loc, message, lines, filename))
+    return "\n".join(messages)

@@ -1,0 +1,21 @@
+"""The exceptions newsmon raises; per-feed and per-article failures are recorded as data instead."""
+
+
+class NewsmonError(Exception):
+    """Base class: the CLI turns these into one clear line and an exit code."""
+
+    exit_code = 1
+
+
+class ConfigError(NewsmonError):
+    """sources.yaml is missing or invalid; nothing has been written."""
+
+    exit_code = 2
+
+
+class FetchError(NewsmonError):
+    """A URL was refused or could not be fetched (recorded per feed/article, not raised out of a run)."""
+
+
+class WarehouseError(NewsmonError):
+    """The DuckDB warehouse cannot be opened or migrated."""

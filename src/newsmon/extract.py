@@ -1,0 +1,137 @@
+"""Turn fetched pages into articles with trafilatura, falling back to the feed summary."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import trafilatura
+from trafilatura.utils import load_html
+
+from newsmon.feeds import Entry
+from newsmon.fetch import FetchResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Article:
+    """One article as it is loaded into the warehouse (see warehouse/README.md)."""
+
+    article_id: str
+    feed_id: str
+    url: str | None
+    canonical_url: str | None
+    guid: str | None
+    title: str | None
+    summary: str | None
+    text: str | None
+    author: str | None
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str | None
+    site_name: str | None
+    text_source: str  # 'page' or 'feed'
+    http_status: int | None = None
+    fetch_error: str | None = None
+    content_hash: str | None = None
+    duplicate_of: str | None = None
+    dup_method: str | None = None
+    dup_score: float | None = None
+
+
+@dataclass
+class Extracted:
+    """What trafilatura found on a page."""
+
+    text: str
+    title: str | None
+    author: str | None
+    date: date | None
+    site_name: str | None
+    language: str | None
+
+
+def extract_page(content: bytes, url: str | None = None) -> Extracted | None:
+    """Main text and metadata of an HTML page, comments excluded; None if nothing found."""
+    tree = load_html(content)
+    if tree is None:
+        return None
+    # trafilatura leaves language empty without a detector; the page's own
+    # declaration is the next best thing. Read it before extraction prunes the tree.
+    declared = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower()
+    try:
+        doc = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            with_metadata=True,
+        )
+    except (ValueError, TypeError, AttributeError) as exc:  # trafilatura on pathological markup
+        log.warning("extraction failed for %s: %s", url, exc)
+        return None
+    if doc is None or not doc.text:
+        return None
+    return Extracted(
+        text=doc.text.strip(),
+        title=doc.title or None,
+        author=doc.author or None,
+        date=_date(doc.date),
+        site_name=doc.sitename or None,
+        language=(doc.language or declared.split("-")[0] or None),
+    )
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def build_article(
+    entry: Entry, page: FetchResult | None, min_text_chars: int, fetched_at: datetime | None = None
+) -> Article:
+    """Combine a feed entry with its fetched page; keep the feed summary when the page fails."""
+    fetched_at = fetched_at or datetime.now(UTC).replace(tzinfo=None)
+    extracted = None
+    if page is not None and page.ok and page.content:
+        extracted = extract_page(page.content, page.final_url or entry.url)
+    use_page = extracted is not None and len(extracted.text) >= min_text_chars
+    published = entry.published_at
+    if published is None and extracted and extracted.date:
+        published = datetime(extracted.date.year, extracted.date.month, extracted.date.day)
+    error = page.error if page is not None else None
+    if page is not None and page.ok and not use_page:
+        error = "extracted text too short" if extracted else "no text extracted"
+    return Article(
+        article_id=entry.article_id,
+        feed_id=entry.feed_id,
+        url=entry.url,
+        canonical_url=entry.canonical_url,
+        guid=entry.guid,
+        title=entry.title or (extracted.title if extracted else None),
+        summary=entry.summary,
+        text=extracted.text if use_page else entry.summary,
+        author=entry.author or (extracted.author if extracted else None),
+        published_at=published,
+        fetched_at=fetched_at,
+        language=(extracted.language if extracted else None) or entry.language,
+        site_name=extracted.site_name if extracted else None,
+        text_source="page" if use_page else "feed",
+        http_status=page.status if page is not None else None,
+        fetch_error=error,
+    )
+
+
+def build_articles(
+    entries: list[Entry], pages: dict[str, FetchResult], min_text_chars: int
+) -> list[Article]:
+    """build_article for a batch; `pages` maps entry URL to its fetch result."""
+    fetched_at = datetime.now(UTC).replace(tzinfo=None)
+    return [
+        build_article(e, pages.get(e.url) if e.url else None, min_text_chars, fetched_at)
+        for e in entries
+    ]

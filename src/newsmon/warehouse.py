@@ -1,0 +1,296 @@
+"""The DuckDB warehouse: migrations, views, look-ups for deduplication and the per-cycle load."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from newsmon.dedup import Known
+from newsmon.errors import WarehouseError
+from newsmon.extract import Article
+from newsmon.feeds import FeedStatus
+
+log = logging.getLogger(__name__)
+
+_MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@cache
+def sql_dir() -> Path:
+    """The warehouse/ folder: in the source tree, or packaged as newsmon/_warehouse."""
+    packaged = resources.files("newsmon") / "_warehouse"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    source_tree = Path(__file__).resolve().parents[2] / "warehouse"
+    if source_tree.is_dir():
+        return source_tree
+    raise WarehouseError("cannot find the warehouse SQL folder (migrations/, views/)")
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    """Numbered migration files, in order."""
+    found = []
+    for path in sorted((sql_dir() / "migrations").glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            raise WarehouseError(f"migration file name must look like 0001_name.sql: {path.name}")
+        found.append((int(match[1]), match[2], path))
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations, each in its own transaction, then (re)create the views."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, path in migrations():
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {path.name} failed: {exc}") from exc
+        applied.append(path.name)
+        log.info("applied migration %s", path.name)
+    for path in sorted((sql_dir() / "views").glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+    return applied
+
+
+@contextmanager
+def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable) and close it afterwards."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"{path}: no warehouse here yet (run `newsmon run` first)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+    try:
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _arrow(rows: Sequence[object], schema: pa.Schema) -> pa.Table:
+    columns = {name: [getattr(row, name) for row in rows] for name in schema.names}
+    return pa.table(columns, schema=schema)
+
+
+_KEYS_SCHEMA = pa.schema([("article_id", pa.string()), ("guid", pa.string()), ("canonical_url", pa.string())])
+
+
+def known_keys(con: duckdb.DuckDBPyConnection, entries: Sequence[object]) -> Known:
+    """Which of these entries' ids, GUIDs and canonical URLs are already stored."""
+    known = Known()
+    if not entries:
+        return known
+    con.register("batch_keys", _arrow(entries, _KEYS_SCHEMA))
+    try:
+        for column, bucket in (
+            ("article_id", known.article_ids),
+            ("guid", known.guids),
+            ("canonical_url", known.canonical_urls),
+        ):
+            rows = con.execute(
+                f"SELECT DISTINCT a.{column} FROM articles AS a "
+                f"JOIN batch_keys AS b ON a.{column} = b.{column}"
+            ).fetchall()
+            bucket.update(row[0] for row in rows)
+    finally:
+        con.unregister("batch_keys")
+    return known
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> dict[str, str]:
+    """content_hash -> article_id of the canonical stored article, for hashes already stored."""
+    hashes = sorted({h for h in hashes if h})
+    if not hashes:
+        return {}
+    con.register("batch_hashes", pa.table({"content_hash": hashes}))
+    try:
+        rows = con.execute(
+            "SELECT a.content_hash, min(a.article_id) FROM articles AS a "
+            "JOIN batch_hashes USING (content_hash) WHERE a.duplicate_of IS NULL GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.unregister("batch_hashes")
+    return dict(rows)
+
+
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("feed_id", pa.string()),
+        ("url", pa.string()),
+        ("canonical_url", pa.string()),
+        ("guid", pa.string()),
+        ("title", pa.string()),
+        ("summary", pa.string()),
+        ("text", pa.string()),
+        ("author", pa.string()),
+        ("published_at", pa.timestamp("us")),
+        ("fetched_at", pa.timestamp("us")),
+        ("language", pa.string()),
+        ("site_name", pa.string()),
+        ("text_source", pa.string()),
+        ("http_status", pa.int32()),
+        ("fetch_error", pa.string()),
+        ("content_hash", pa.string()),
+        ("duplicate_of", pa.string()),
+        ("dup_method", pa.string()),
+        ("dup_score", pa.float64()),
+    ]
+)
+
+
+FEED_SCHEMA = pa.schema(
+    [
+        ("feed_id", pa.string()),
+        ("url", pa.string()),
+        ("name", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("language", pa.string()),
+        ("polled_at", pa.timestamp("us")),
+        ("status", pa.string()),
+        ("http_status", pa.int32()),
+        ("error", pa.string()),
+        ("title", pa.string()),
+        ("entries", pa.int32()),
+        ("new_entries", pa.int32()),
+        ("elapsed_ms", pa.float64()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+    ]
+)
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """Counts of one poll cycle, stored in `runs`."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "completed"
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    entries_seen: int = 0
+    articles_new: int = 0
+    text_from_page: int = 0
+    text_from_feed: int = 0
+    duplicates_skipped: int = 0
+    duplicates_marked: int = 0
+
+
+def load_cycle(
+    con: duckdb.DuckDBPyConnection,
+    run: RunRecord,
+    feeds: Sequence[FeedStatus],
+    articles: Sequence[Article],
+) -> int:
+    """Write one cycle (articles, feed status, run row) in a single transaction; return rows added."""
+    articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
+        "run_id", pa.array([run.run_id] * len(articles), pa.string())
+    )
+    feeds_tbl = _arrow(feeds, FEED_SCHEMA)
+    con.register("new_articles", articles_tbl)
+    con.register("new_feeds", feeds_tbl)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        before = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        # OR IGNORE: a concurrent run may have stored the same entry since we looked.
+        con.execute("INSERT OR IGNORE INTO articles BY NAME SELECT * FROM new_articles")
+        added = con.execute("SELECT count(*) FROM articles").fetchone()[0] - before
+        con.execute(
+            """
+            INSERT INTO feeds AS f BY NAME
+            SELECT feed_id, url, name, tags, language, title,
+                   polled_at AS first_polled_at, polled_at AS last_polled_at,
+                   status AS last_status, http_status AS last_http_status, error AS last_error,
+                   entries AS last_entries, etag, last_modified,
+                   CASE WHEN status = 'error' THEN 1 ELSE 0 END AS consecutive_failures
+            FROM new_feeds
+            ON CONFLICT (feed_id) DO UPDATE SET
+                url = excluded.url,
+                name = excluded.name,
+                tags = excluded.tags,
+                language = excluded.language,
+                title = coalesce(excluded.title, f.title),
+                last_polled_at = excluded.last_polled_at,
+                last_status = excluded.last_status,
+                last_http_status = excluded.last_http_status,
+                last_error = excluded.last_error,
+                last_entries = excluded.last_entries,
+                etag = coalesce(excluded.etag, f.etag),
+                last_modified = coalesce(excluded.last_modified, f.last_modified),
+                consecutive_failures = CASE WHEN excluded.last_status = 'error'
+                    THEN f.consecutive_failures + 1 ELSE 0 END
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO feed_polls BY NAME
+            SELECT ? AS run_id, feed_id, polled_at, status, http_status, error,
+                   entries, new_entries, elapsed_ms
+            FROM new_feeds
+            """,
+            [run.run_id],
+        )
+        run.articles_new = added
+        row = dataclasses.asdict(run)
+        con.execute(
+            f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("new_articles")
+        con.unregister("new_feeds")
+    return added
+
+
+def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    """Per feed for one run: (feed, status, entries, new articles, from page, from feed, duplicates)."""
+    return con.execute(
+        """
+        SELECT p.feed_id, p.status, p.entries,
+               count(a.article_id) AS new_articles,
+               count(a.article_id) FILTER (WHERE a.text_source = 'page') AS from_page,
+               count(a.article_id) FILTER (WHERE a.text_source = 'feed') AS from_feed,
+               count(a.article_id) FILTER (WHERE a.duplicate_of IS NOT NULL) AS duplicates
+        FROM feed_polls AS p
+        LEFT JOIN articles AS a ON a.feed_id = p.feed_id AND a.run_id = p.run_id
+        WHERE p.run_id = ?
+        GROUP BY ALL
+        ORDER BY p.feed_id
+        """,
+        [run_id],
+    ).fetchall()
