@@ -75,13 +75,21 @@ def extract_page(content: bytes, url: str | None = None) -> Extracted | None:
     if doc is None or not doc.text:
         return None
     return Extracted(
-        text=doc.text.strip(),
+        text=_without_headline(doc.text.strip(), doc.title),
         title=doc.title or None,
         author=doc.author or None,
         date=_date(doc.date),
         site_name=doc.sitename or None,
         language=(doc.language or declared.split("-")[0] or None),
     )
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    """Drop a first line that repeats the headline: the body is what syndicated copies share."""
+    first, _, rest = text.partition("\n")
+    if title and rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest.lstrip()
+    return text
 
 
 def _date(value: str | None) -> date | None:

@@ -173,7 +173,8 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
         link = (item.get("link") or "").strip() or None
         canonical = canonical_url(link)
         title = html_to_text(item.get("title"))
-        published = _timestamp(item.get("published_parsed") or item.get("updated_parsed"))
+        # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning.
+        published = _timestamp(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
         if not (guid or link or title):
             continue  # nothing to identify or show
         identity = entry_identity(feed.id, guid, canonical, title, published)

@@ -1,0 +1,100 @@
+"""sources.yaml validation: strict keys, line numbers, defaults under a partial file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from newsmon.config import load_sources, parse_sources
+from newsmon.errors import ConfigError
+
+from .conftest import ROOT
+
+GOOD = """\
+feeds:
+  - id: one
+    name: One
+    url: https://example.org/feed.xml
+    interval: 30m
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_sources(text, "s.yaml")
+    return str(info.value)
+
+
+def test_shipped_sources_file_is_valid_and_real():
+    sources = load_sources(ROOT / "sources.yaml")
+    assert len(sources.feeds) >= 8
+    assert all(f.url.startswith("https://") for f in sources.feeds)
+    assert sources.settings.allow_private_networks is False
+    talks = {t.id: t for t in sources.topics}["russia-ukraine-talks"]
+    names = {e.name for e in talks.entities}
+    assert {"Vladimir Medinsky", "Rustem Umerov", "Hakan Fidan"} <= names
+
+
+def test_partial_file_keeps_defaults_for_the_rest():
+    sources = parse_sources(GOOD)
+    assert sources.feeds[0].interval == timedelta(minutes=30)
+    assert sources.settings.http.max_body_bytes == 15 * 1024 * 1024
+    assert sources.settings.http.max_redirects == 5
+    assert sources.settings.allow_private_networks is False
+    assert "newsmon/" in sources.settings.http.agent and "+https://" in sources.settings.http.agent
+
+
+def test_unknown_key_names_path_and_line():
+    text = GOOD + "settings:\n  http:\n    timout: 3\n"
+    assert error_of(text) == "s.yaml:8: settings.http.timout: unknown key"
+
+
+def test_missing_key_points_at_the_item():
+    text = "feeds:\n  - id: one\n    url: https://example.org/f\n"
+    assert error_of(text) == "s.yaml:2: feeds[0].name: missing required key"
+
+
+def test_non_http_url_is_refused_with_its_line():
+    text = GOOD + "  - id: two\n    name: Two\n    url: file:///etc/passwd\n"
+    message = error_of(text)
+    assert message.startswith("s.yaml:8: feeds[1].url:")
+    assert "http or https" in message
+
+
+def test_duplicate_ids_are_refused():
+    text = GOOD + "  - id: one\n    name: Again\n    url: https://example.org/other.xml\n"
+    assert error_of(text) == "s.yaml:6: feeds[1].id: duplicate id 'one' (first used at feeds[0])"
+
+
+def test_duplicate_yaml_keys_are_refused():
+    text = GOOD.replace("    interval: 30m\n", "    name: Twice\n")
+    assert error_of(text) == "s.yaml:5: feeds[0].name: duplicate key"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "file is empty"),
+        ("feeds: [\n", "invalid YAML"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("feeds: []\n", "feeds: List should have at least 1 item"),
+        (GOOD.replace("30m", "soon"), "interval must look like"),
+        (GOOD + "topics:\n  - id: t\n    entities:\n      - {name: X, kind: planet}\n", "topics[0].entities[0].kind"),
+    ],
+)
+def test_malformed_files_fail_with_a_clear_message(text, fragment):
+    assert fragment in error_of(text)
+
+
+def test_relative_warehouse_is_relative_to_the_sources_file(tmp_path: Path):
+    path = tmp_path / "conf" / "sources.yaml"
+    path.parent.mkdir()
+    path.write_text(GOOD + "settings:\n  warehouse: db/w.duckdb\n")
+    assert load_sources(path).settings.warehouse == path.parent / "db/w.duckdb"
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_sources(tmp_path / "absent.yaml")
