@@ -102,7 +102,7 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None) -> dict:
     logger.info("polled %d feeds (%d failed): %d entries", len(statuses), run.feeds_failed, len(entries))
 
     fresh, skipped = select_new(db_path, entries)
-    run.duplicates_skipped = sum(v for k, v in skipped.items() if k != "seen")
+    run.duplicates_skipped = sum(v for k, v in skipped.items() if k != "stored")
     new_per_feed = Counter(e.feed_id for e in fresh)
     for status in statuses:
         status.new_entries = new_per_feed[status.feed_id]

@@ -38,10 +38,11 @@ def test_new_entries_skips_what_is_stored_or_repeated():
         entry("c", url="https://x/c"),
         entry("d", url="https://x/c"),  # same link in another feed, same batch
         entry("e", guid="g-e"),
+        entry("e", guid="g-e"),  # the same entry through a second feed
     ]
     fresh, skipped = new_entries(batch, known)
     assert [e.article_id for e in fresh] == ["c", "e"]
-    assert skipped == {"seen": 1, "guid": 1, "url": 2}
+    assert skipped == {"stored": 1, "guid": 1, "url": 2, "id": 1}
 
 
 def test_earliest_article_is_canonical_and_copies_keep_their_row_not_their_text():

@@ -48,13 +48,21 @@ class Known:
 
 
 def new_entries(entries: list[Entry], known: Known) -> tuple[list[Entry], Counter]:
-    """Entries not yet stored (by id, GUID or canonical URL), and counts of those skipped."""
-    seen_ids, seen_guids, seen_urls = set(known.article_ids), set(known.guids), set(known.canonical_urls)
+    """Entries not yet stored, and counts of those skipped by reason.
+
+    'stored': the same entry is already in the warehouse (a re-listed item, not a duplicate);
+    'id': the same entry came through another feed in this batch; 'guid' and 'url': another
+    entry with the same GUID or canonical URL is stored or earlier in the batch.
+    """
+    seen_ids, seen_guids, seen_urls = set(), set(known.guids), set(known.canonical_urls)
     fresh: list[Entry] = []
     skipped: Counter = Counter()
     for entry in entries:
+        if entry.article_id in known.article_ids:
+            skipped["stored"] += 1
+            continue
         if entry.article_id in seen_ids:
-            skipped["seen"] += 1
+            skipped["id"] += 1
             continue
         if entry.guid and entry.guid in seen_guids:
             skipped["guid"] += 1
