@@ -80,7 +80,7 @@ def test_duplicate_yaml_keys_are_refused():
         ("feeds: [\n", "invalid YAML"),
         ("- just\n- a list\n", "top level must be a mapping"),
         ("feeds: []\n", "feeds: List should have at least 1 item"),
-        (GOOD.replace("30m", "soon"), "interval must look like"),
+        (GOOD.replace("30m", "soon"), "feeds[0].interval: a duration must look like"),
         (GOOD + "topics:\n  - id: t\n    entities:\n      - {name: X, kind: planet}\n", "topics[0].entities[0].kind"),
     ],
 )

@@ -7,11 +7,20 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newsmon.errors import ConfigError
 
@@ -21,6 +30,29 @@ DEFAULT_SOURCES = Path("sources.yaml")
 _SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a duration is minutes or a string such as '30m', '2h', '1d'")
+    if isinstance(value, int | float):
+        return timedelta(minutes=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"a duration must look like '30m', '2h' or '1d', got {value!r}")
+        return timedelta(**{_UNITS[match[2]]: float(match[1])})
+    return value
+
+
+def _at_least_a_second(value: timedelta) -> timedelta:
+    if value < timedelta(seconds=1):
+        raise ValueError("a duration must be at least 1 second")
+    return value
+
+
+# Minutes as a number, or "45s", "30m", "2h", "1d".
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_at_least_a_second)]
 
 
 class _Strict(BaseModel):
@@ -46,31 +78,13 @@ class Feed(_Strict):
     url: str
     tags: list[str] = []
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
-    # Minutes as a number, or a duration such as "15m", "2h", "1d".
-    interval: timedelta | None = None
+    # Minutes as a number, or a duration such as "15m", "2h", "1d". When set, the feed
+    # keeps this interval instead of the adaptive one.
+    interval: Duration | None = None
+    # Fetch article pages (false: keep feed summaries, for example behind a paywall).
+    fetch_pages: bool = True
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
-
-    @field_validator("interval", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("interval must be minutes or a duration such as '30m'")
-        if isinstance(value, int | float):
-            return timedelta(minutes=value)
-        if isinstance(value, str):
-            match = _DURATION.match(value)
-            if not match:
-                raise ValueError(f"interval must look like '30m', '2h' or '1d', got {value!r}")
-            return timedelta(**{_UNITS[match[2]]: float(match[1])})
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value < timedelta(minutes=1):
-            raise ValueError("interval must be at least 1 minute")
-        return value
 
 
 class WatchEntity(_Strict):
@@ -115,6 +129,30 @@ class HttpSettings(_Strict):
         return self.user_agent or f"newsmon/{__version__} (+{self.contact_url})"
 
 
+class PollingSettings(_Strict):
+    """When to poll each feed again: adaptive intervals, backoff on errors, disabling."""
+
+    initial_interval: Duration = timedelta(minutes=30)
+    min_interval: Duration = timedelta(minutes=10)
+    max_interval: Duration = timedelta(hours=24)
+    # Servers that ignore conditional headers still get a full fetch this often.
+    refetch_after: Duration = timedelta(hours=12)
+    backoff_base: Duration = timedelta(minutes=5)
+    backoff_max: Duration = timedelta(hours=12)
+    # Failures are weighted by kind; a feed is disabled when its weighted count reaches this.
+    disable_after: float = Field(default=10.0, gt=0)
+    hard_error_weight: float = Field(default=1.0, ge=0)  # DNS, refused address, 4xx, not a feed
+    soft_error_weight: float = Field(default=0.5, ge=0)  # 5xx
+    temporary_error_weight: float = Field(default=0.25, ge=0)  # timeouts, connection resets
+    robots_txt: bool = True  # honour robots.txt for article pages
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PollingSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not exceed max_interval")
+        return self
+
+
 class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
@@ -122,6 +160,7 @@ class Settings(_Strict):
     allow_private_networks: bool = False
     min_text_chars: int = Field(default=200, ge=0)
     http: HttpSettings = HttpSettings()
+    polling: PollingSettings = PollingSettings()
 
 
 class Sources(_Strict):

@@ -67,6 +67,9 @@ def extract_page(content: bytes, url: str | None = None) -> Extracted | None:
             url=url,
             include_comments=False,
             include_tables=True,
+            # Precision mode: on a stub page the recall fallback returns the whole page
+            # (navigation and all), which must not pass for article text.
+            favor_precision=True,
             with_metadata=True,
         )
     except (ValueError, TypeError, AttributeError) as exc:  # trafilatura on pathological markup

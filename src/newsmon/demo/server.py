@@ -27,6 +27,12 @@ class Response:
 Route = Response | Callable[[BaseHTTPRequestHandler], None]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # Clients that hang up early (timeouts, caps) are expected here, not worth a traceback.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
 class StaticSite:
     """Serve `routes` (path -> Route) on 127.0.0.1; use as a context manager."""
 
@@ -58,7 +64,7 @@ class StaticSite:
             def log_message(self, format: str, *args) -> None:  # noqa: A002
                 log.debug("%s " + format, self.address_string(), *args)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
