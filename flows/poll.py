@@ -99,7 +99,9 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None) -> dict:
     run.feeds_ok = sum(s.status != "error" for s in statuses)
     run.feeds_failed = len(statuses) - run.feeds_ok
     run.entries_seen = len(entries)
-    logger.info("polled %d feeds (%d failed): %d entries", len(statuses), run.feeds_failed, len(entries))
+    logger.info(
+        "polled %d feeds (%d failed): %d entries", len(statuses), run.feeds_failed, len(entries)
+    )
 
     fresh, skipped = select_new(db_path, entries)
     run.duplicates_skipped = sum(v for k, v in skipped.items() if k != "stored")
@@ -121,7 +123,11 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None) -> dict:
     run = load(db_path, run, statuses, articles)
     logger.info(
         "stored %d articles (%d page text, %d feed text, %d exact duplicates) in %s",
-        run.articles_new, run.text_from_page, run.text_from_feed, run.duplicates_marked, db_path,
+        run.articles_new,
+        run.text_from_page,
+        run.text_from_feed,
+        run.duplicates_marked,
+        db_path,
     )
     summary = asdict(run)
     summary["warehouse"] = str(db_path)

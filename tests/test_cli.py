@@ -26,7 +26,9 @@ def test_check_accepts_the_shipped_file(capsys):
 def test_a_broken_file_exits_2_names_path_and_line_and_writes_nothing(tmp_path, capsys, command):
     db = tmp_path / "w.duckdb"
     bad = tmp_path / "sources.yaml"
-    bad.write_text(f"feeds:\n  - id: a\n    name: A\n    url: https://a.example/f\n    intervall: 5\nsettings:\n  warehouse: {db}\n")
+    bad.write_text(
+        f"feeds:\n  - id: a\n    name: A\n    url: https://a.example/f\n    intervall: 5\nsettings:\n  warehouse: {db}\n"
+    )
     args = [command, "--sources", str(bad)] + (["--db", str(db)] if command == "run" else [])
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -54,15 +56,22 @@ def test_console_script_runs_a_cycle_in_prefects_ephemeral_mode(site, tmp_path):
         content_type="application/rss+xml",
     )
     db = tmp_path / "w.duckdb"
-    sources = write_sources(tmp_path / "sources.yaml", [{"id": "f", "name": "F", "url": site.url("/feed.xml")}], db)
+    sources = write_sources(
+        tmp_path / "sources.yaml", [{"id": "f", "name": "F", "url": site.url("/feed.xml")}], db
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     for attempt in (1, 2):
         out = subprocess.run(
             [str(NEWSMON), "run", "--sources", str(sources), "--db", str(db)],
-            capture_output=True, text=True, env=env, timeout=300,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
         assert out.returncode == 0, out.stderr
         assert f"new articles {1 if attempt == 1 else 0} (" in out.stdout
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT text_source, count(*) FROM articles GROUP BY ALL").fetchall() == [("page", 1)]
+        assert con.execute(
+            "SELECT text_source, count(*) FROM articles GROUP BY ALL"
+        ).fetchall() == [("page", 1)]

@@ -81,7 +81,10 @@ def test_duplicate_yaml_keys_are_refused():
         ("- just\n- a list\n", "top level must be a mapping"),
         ("feeds: []\n", "feeds: List should have at least 1 item"),
         (GOOD.replace("30m", "soon"), "feeds[0].interval: a duration must look like"),
-        (GOOD + "topics:\n  - id: t\n    entities:\n      - {name: X, kind: planet}\n", "topics[0].entities[0].kind"),
+        (
+            GOOD + "topics:\n  - id: t\n    entities:\n      - {name: X, kind: planet}\n",
+            "topics[0].entities[0].kind",
+        ),
     ],
 )
 def test_malformed_files_fail_with_a_clear_message(text, fragment):

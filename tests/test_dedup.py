@@ -8,7 +8,10 @@ from newsmon.dedup import Known, content_hash, mark_exact_duplicates, new_entrie
 from newsmon.extract import Article
 from newsmon.feeds import Entry
 
-BODY = "Delegations from Russia and Ukraine met in Istanbul for the first direct talks in three years. " * 2
+BODY = (
+    "Delegations from Russia and Ukraine met in Istanbul for the first direct talks in three years. "
+    * 2
+)
 
 
 def entry(article_id, guid=None, url=None) -> Entry:
@@ -17,9 +20,20 @@ def entry(article_id, guid=None, url=None) -> Entry:
 
 def article(article_id, text, published) -> Article:
     return Article(
-        article_id=article_id, feed_id="f", url=None, canonical_url=None, guid=None, title="t",
-        summary=None, text=text, author=None, published_at=published,
-        fetched_at=datetime(2025, 6, 1), language="en", site_name=None, text_source="page",
+        article_id=article_id,
+        feed_id="f",
+        url=None,
+        canonical_url=None,
+        guid=None,
+        title="t",
+        summary=None,
+        text=text,
+        author=None,
+        published_at=published,
+        fetched_at=datetime(2025, 6, 1),
+        language="en",
+        site_name=None,
+        text_source="page",
     )
 
 
@@ -51,7 +65,12 @@ def test_earliest_article_is_canonical_and_copies_keep_their_row_not_their_text(
     other = article("other", BODY.replace("Istanbul", "Ankara"), datetime(2025, 5, 16, 13))
     mark_exact_duplicates([late, early, other], {})
     assert early.duplicate_of is None and other.duplicate_of is None
-    assert (late.duplicate_of, late.dup_method, late.dup_score, late.text) == ("early", "hash", 1.0, None)
+    assert (late.duplicate_of, late.dup_method, late.dup_score, late.text) == (
+        "early",
+        "hash",
+        1.0,
+        None,
+    )
     assert late.content_hash == early.content_hash
 
 

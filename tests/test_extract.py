@@ -20,9 +20,16 @@ PAGE = (Path(__file__).parent / "fixtures" / "article.html").read_bytes()
 
 def entry(**overrides) -> Entry:
     fields = dict(
-        article_id="a1", feed_id="gazette", guid=None, url="https://gazette.example/x",
-        canonical_url="https://gazette.example/x", title="Feed title", summary="A summary from the feed.",
-        author=None, published_at=datetime(2025, 5, 25, 17, 5), language="en",
+        article_id="a1",
+        feed_id="gazette",
+        guid=None,
+        url="https://gazette.example/x",
+        canonical_url="https://gazette.example/x",
+        title="Feed title",
+        summary="A summary from the feed.",
+        author=None,
+        published_at=datetime(2025, 5, 25, 17, 5),
+        language="en",
     )
     return Entry(**(fields | overrides))
 
@@ -54,7 +61,12 @@ def test_article_takes_page_text_when_long_enough():
     ("page", "error"),
     [
         (FetchResult(url="u", status=404, error="HTTP 404"), "HTTP 404"),
-        (FetchResult(url="u", status=200, content=b"<html><body><p>Too short.</p></body></html>"), None),
+        (
+            FetchResult(
+                url="u", status=200, content=b"<html><body><p>Too short.</p></body></html>"
+            ),
+            None,
+        ),
         (FetchResult(url="u", error="timed out after 60s"), "timed out after 60s"),
         (None, None),
     ],

@@ -40,7 +40,10 @@ def test_rss_entries_get_text_summaries_utc_times_and_identity():
 
 
 def test_identity_prefers_guid_then_link_then_title_and_date():
-    assert entry_identity("f", "https://x.example/1", "https://x.example/2", "t", None) == "guid:https://x.example/1"
+    assert (
+        entry_identity("f", "https://x.example/1", "https://x.example/2", "t", None)
+        == "guid:https://x.example/1"
+    )
     # A bare GUID is only unique within its feed.
     assert entry_identity("f", "123", None, "t", None) == "guid:f:123"
     assert entry_identity("f", None, "https://x.example/2", "t", None) == "url:https://x.example/2"
@@ -48,7 +51,10 @@ def test_identity_prefers_guid_then_link_then_title_and_date():
 
 
 def test_canonical_url_strips_tracking_and_fragments_with_courlan():
-    assert canonical_url("HTTPS://Ledger.Example:443/a?utm_campaign=x&id=7#c") == "https://ledger.example/a?id=7"
+    assert (
+        canonical_url("HTTPS://Ledger.Example:443/a?utm_campaign=x&id=7#c")
+        == "https://ledger.example/a?id=7"
+    )
     assert canonical_url(None) is None
 
 
@@ -94,7 +100,9 @@ def test_real_news_feeds_of_may_2025_parse():
     folder = shared_data("rss_may2025", "rendered")
     total = 0
     for path in sorted(folder.glob("*.xml")):
-        parsed = parse_feed(path.read_bytes(), Feed(id="real", name="Real", url="https://news.example/rss.xml"))
+        parsed = parse_feed(
+            path.read_bytes(), Feed(id="real", name="Real", url="https://news.example/rss.xml")
+        )
         assert parsed.error is None, path.name
         assert all(e.title and e.url for e in parsed.entries), path.name
         total += len(parsed.entries)
@@ -111,7 +119,9 @@ def test_real_feed_fixtures_match_their_expected_entry_counts():
         if parsed.error:
             failed.append(path.name)
         elif expected.exists():
-            assert len(parsed.entries) == len(json.loads(expected.read_text())["entries"]), path.name
+            assert len(parsed.entries) == len(json.loads(expected.read_text())["entries"]), (
+                path.name
+            )
             matched += 1
     assert matched >= 12
     # feedparser itself finds no entries in this one; it is recorded as a feed error.

@@ -20,7 +20,9 @@ def get(url, http=FAST, allow=True):
 
 
 def test_fetches_body_and_validators(site):
-    site.routes["/feed"] = Response(b"<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Fri, 16 May 2025 10:00:00 GMT"})
+    site.routes["/feed"] = Response(
+        b"<rss/>", headers={"ETag": '"v1"', "Last-Modified": "Fri, 16 May 2025 10:00:00 GMT"}
+    )
     result = get(site.url("/feed"))
     assert result.ok and result.content == b"<rss/>"
     assert result.headers["etag"] == '"v1"'

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from flows.poll import poll_feeds
 
 from .conftest import Response, shared_data, write_sources
@@ -32,24 +31,50 @@ def newsroom(site, tmp_path):
     """Two feeds: full pages, a missing page, a stub, a syndicated copy and a shared link."""
     u = site.url
     site.routes["/gazette/exchange"] = Response(PAGE)
-    site.routes["/gazette/stub"] = Response(b"<html><body><article><p>Developing.</p></article></body></html>")
+    site.routes["/gazette/stub"] = Response(
+        b"<html><body><article><p>Developing.</p></article></body></html>"
+    )
     site.routes["/herald/copy?utm_source=rss"] = Response(COPY)
     site.routes["/herald/copy"] = Response(COPY)
-    site.routes["/gazette.xml"] = Response(rss([
-        ("Exchange completed", u("/gazette/exchange"), "A thousand each."),
-        ("Missing page", u("/gazette/gone"), "Only this summary survives the missing page."),
-        ("Stub page", u("/gazette/stub"), "Summary of a developing story."),
-    ]), content_type="application/rss+xml")
-    site.routes["/herald.xml"] = Response(rss([
-        ("Exchange completed (via Gazette)", u("/gazette/exchange"), "Same link as the Gazette."),
-        ("A thousand come home", u("/herald/copy?utm_source=rss"), "Syndicated copy, an hour later."),
-    ]), content_type="application/rss+xml")
+    site.routes["/gazette.xml"] = Response(
+        rss(
+            [
+                ("Exchange completed", u("/gazette/exchange"), "A thousand each."),
+                (
+                    "Missing page",
+                    u("/gazette/gone"),
+                    "Only this summary survives the missing page.",
+                ),
+                ("Stub page", u("/gazette/stub"), "Summary of a developing story."),
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
+    site.routes["/herald.xml"] = Response(
+        rss(
+            [
+                (
+                    "Exchange completed (via Gazette)",
+                    u("/gazette/exchange"),
+                    "Same link as the Gazette.",
+                ),
+                (
+                    "A thousand come home",
+                    u("/herald/copy?utm_source=rss"),
+                    "Syndicated copy, an hour later.",
+                ),
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
     feeds = [
         {"id": "gazette", "name": "Gazette", "url": u("/gazette.xml")},
         {"id": "herald", "name": "Herald", "url": u("/herald.xml")},
         {"id": "down", "name": "Down", "url": u("/down.xml")},
     ]
-    return write_sources(tmp_path / "sources.yaml", feeds, tmp_path / "w.duckdb"), tmp_path / "w.duckdb"
+    return write_sources(
+        tmp_path / "sources.yaml", feeds, tmp_path / "w.duckdb"
+    ), tmp_path / "w.duckdb"
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -60,15 +85,27 @@ def test_poll_cycle_stores_page_text_and_a_second_run_adds_nothing(newsroom):
     assert first["articles_new"] == 4 and first["duplicates_skipped"] == 1
     assert first["duplicates_marked"] == 1
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = {r[0]: r[1:] for r in con.execute(
-            "SELECT title, text_source, duplicate_of IS NOT NULL, fetch_error, text FROM articles"
-        ).fetchall()}
-        canonical_id = con.execute("SELECT article_id FROM articles WHERE title = 'Exchange completed'").fetchone()[0]
-        copy = con.execute("SELECT duplicate_of, canonical_url FROM articles WHERE feed_id = 'herald'").fetchone()
+        rows = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT title, text_source, duplicate_of IS NOT NULL, fetch_error, text FROM articles"
+            ).fetchall()
+        }
+        canonical_id = con.execute(
+            "SELECT article_id FROM articles WHERE title = 'Exchange completed'"
+        ).fetchone()[0]
+        copy = con.execute(
+            "SELECT duplicate_of, canonical_url FROM articles WHERE feed_id = 'herald'"
+        ).fetchone()
         feeds = dict(con.execute("SELECT feed_id, last_status FROM feeds").fetchall())
     assert rows["Exchange completed"][:3] == ("page", False, None)
     assert "390 prisoners" in rows["Exchange completed"][3]
-    assert rows["Missing page"] == ("feed", False, "HTTP 404", "Only this summary survives the missing page.")
+    assert rows["Missing page"] == (
+        "feed",
+        False,
+        "HTTP 404",
+        "Only this summary survives the missing page.",
+    )
     assert rows["Stub page"][:3] == ("feed", False, "extracted text too short")
     assert rows["A thousand come home"][:2] == ("page", True)
     assert copy[0] == canonical_id and not copy[1].endswith("utm_source=rss")
@@ -92,7 +129,13 @@ def test_real_may_2025_feeds_land_with_feed_text(site, tmp_path):
         # (where they 404) so the test never leaves the machine.
         body = re.sub(rb"https?://", site.base_url.encode() + b"/offline/", path.read_bytes())
         site.routes[f"/{path.name}"] = Response(body, content_type="application/rss+xml")
-        feeds.append({"id": path.stem[:60].lower().replace("_", "-"), "name": path.stem, "url": site.url(f"/{path.name}")})
+        feeds.append(
+            {
+                "id": path.stem[:60].lower().replace("_", "-"),
+                "name": path.stem,
+                "url": site.url(f"/{path.name}"),
+            }
+        )
     sources = write_sources(tmp_path / "sources.yaml", feeds, tmp_path / "w.duckdb")
     result = poll_feeds(sources=str(sources))
     assert result["feeds_failed"] == 0 and result["articles_new"] >= 150

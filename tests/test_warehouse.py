@@ -15,17 +15,36 @@ from newsmon.feeds import Entry, FeedStatus
 
 def article(article_id, **overrides) -> Article:
     fields = dict(
-        article_id=article_id, feed_id="f", url=f"https://x/{article_id}", canonical_url=f"https://x/{article_id}",
-        guid=f"g-{article_id}", title="t", summary="s", text="body", author=None,
-        published_at=datetime(2025, 5, 16), fetched_at=datetime(2025, 5, 16, 1), language="en",
-        site_name=None, text_source="page", content_hash=f"h-{article_id}",
+        article_id=article_id,
+        feed_id="f",
+        url=f"https://x/{article_id}",
+        canonical_url=f"https://x/{article_id}",
+        guid=f"g-{article_id}",
+        title="t",
+        summary="s",
+        text="body",
+        author=None,
+        published_at=datetime(2025, 5, 16),
+        fetched_at=datetime(2025, 5, 16, 1),
+        language="en",
+        site_name=None,
+        text_source="page",
+        content_hash=f"h-{article_id}",
     )
     return Article(**(fields | overrides))
 
 
 def status(feed_id="f", state="ok") -> FeedStatus:
-    return FeedStatus(feed_id, "https://x/feed", "F", ["t"], "en", datetime(2025, 5, 16, 1), state,
-                      error=None if state == "ok" else "HTTP 500")
+    return FeedStatus(
+        feed_id,
+        "https://x/feed",
+        "F",
+        ["t"],
+        "en",
+        datetime(2025, 5, 16, 1),
+        state,
+        error=None if state == "ok" else "HTTP 500",
+    )
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -34,12 +53,20 @@ def test_migrations_apply_once_and_are_recorded(tmp_path):
         versions = con.execute("SELECT version, name FROM schema_migrations ORDER BY 1").fetchall()
         assert versions[0] == (1, "core")
         assert warehouse.migrate(con) == []  # safe on every start
-        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        }
         assert {"articles_unique", "articles_daily", "feed_health"} <= views
 
 
 def test_read_only_open_of_a_missing_file_fails_clearly(tmp_path):
-    with pytest.raises(WarehouseError, match="no warehouse here yet"), warehouse.connect(tmp_path / "no.duckdb", read_only=True):
+    with (
+        pytest.raises(WarehouseError, match="no warehouse here yet"),
+        warehouse.connect(tmp_path / "no.duckdb", read_only=True),
+    ):
         pass
     assert not (tmp_path / "no.duckdb").exists()
 
@@ -53,9 +80,14 @@ def test_load_cycle_writes_articles_feeds_polls_and_run(tmp_path):
         run2 = warehouse.RunRecord(run_id="r2", started_at=datetime(2025, 5, 16, 2))
         # the same ids again (a concurrent run got there first) are ignored, not an error
         assert warehouse.load_cycle(con, run2, [status(state="error")], [article("a")]) == 0
-        feed = con.execute("SELECT last_status, last_error, consecutive_failures, first_polled_at FROM feeds").fetchone()
+        feed = con.execute(
+            "SELECT last_status, last_error, consecutive_failures, first_polled_at FROM feeds"
+        ).fetchone()
         assert feed == ("error", "HTTP 500", 1, datetime(2025, 5, 16, 1))
-        assert con.execute("SELECT run_id, articles_new FROM runs ORDER BY run_id").fetchall() == [("r1", 2), ("r2", 0)]
+        assert con.execute("SELECT run_id, articles_new FROM runs ORDER BY run_id").fetchall() == [
+            ("r1", 2),
+            ("r2", 0),
+        ]
         assert con.execute("SELECT count(*) FROM feed_polls").fetchone()[0] == 2
         assert con.execute("SELECT DISTINCT run_id FROM articles").fetchall() == [("r1",)]
 
@@ -66,7 +98,9 @@ def test_a_failed_load_leaves_nothing_behind(tmp_path):
     with warehouse.connect(db) as con:
         with pytest.raises(duckdb.Error):
             # text_source violates the CHECK constraint: the whole cycle rolls back
-            warehouse.load_cycle(con, run, [status()], [article("a"), article("b", text_source="bogus")])
+            warehouse.load_cycle(
+                con, run, [status()], [article("a"), article("b", text_source="bogus")]
+            )
         for table in ("articles", "feeds", "feed_polls", "runs"):
             assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
@@ -75,9 +109,17 @@ def test_known_keys_and_hashes(tmp_path):
     db = tmp_path / "w.duckdb"
     with warehouse.connect(db) as con:
         run = warehouse.RunRecord(run_id="r1", started_at=datetime(2025, 5, 16))
-        warehouse.load_cycle(con, run, [], [article("a"), article("b", duplicate_of="a", content_hash="h-a")])
-        probe = [Entry("a", "f", None, None, None, None, None, None, None, None),
-                 Entry("z", "f", "g-b", None, "https://x/a", None, None, None, None, None)]
+        warehouse.load_cycle(
+            con, run, [], [article("a"), article("b", duplicate_of="a", content_hash="h-a")]
+        )
+        probe = [
+            Entry("a", "f", None, None, None, None, None, None, None, None),
+            Entry("z", "f", "g-b", None, "https://x/a", None, None, None, None, None),
+        ]
         known = warehouse.known_keys(con, probe)
-        assert known.article_ids == {"a"} and known.guids == {"g-b"} and known.canonical_urls == {"https://x/a"}
+        assert (
+            known.article_ids == {"a"}
+            and known.guids == {"g-b"}
+            and known.canonical_urls == {"https://x/a"}
+        )
         assert warehouse.known_hashes(con, ["h-a", "h-zz"]) == {"h-a": "a"}

@@ -36,7 +36,12 @@ def _print_summary(result: dict) -> None:
     header = ("feed", "status", "entries", "new", "page text", "feed text", "duplicates")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(v).ljust(w) if i < 2 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                str(v).ljust(w) if i < 2 else str(v).rjust(w)
+                for i, (v, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     print(
         f"\nfeeds ok {result['feeds_ok']}, failed {result['feeds_failed']}; "
         f"entries seen {result['entries_seen']}; new articles {result['articles_new']} "
@@ -45,7 +50,9 @@ def _print_summary(result: dict) -> None:
         f"exact duplicates marked {result['duplicates_marked']}"
     )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
-    print(f"try: duckdb {result['warehouse']} \"SELECT feed_id, title FROM articles_unique LIMIT 10\"")
+    print(
+        f'try: duckdb {result["warehouse"]} "SELECT feed_id, title FROM articles_unique LIMIT 10"'
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -88,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def sources_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--sources", type=Path, default=DEFAULT_SOURCES, help="sources file (default: %(default)s)")
+        p.add_argument(
+            "--sources",
+            type=Path,
+            default=DEFAULT_SOURCES,
+            help="sources file (default: %(default)s)",
+        )
 
     check = commands.add_parser("check", help="validate the sources file (exit 2 when invalid)")
     sources_option(check)
@@ -99,10 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
     run.set_defaults(func=cmd_run)
 
-    demo = commands.add_parser("demo", help="serve the bundled corpus on loopback and run one cycle")
-    demo.add_argument("--dir", type=Path, default=Path("data/demo"), help="demo work folder (default: %(default)s)")
+    demo = commands.add_parser(
+        "demo", help="serve the bundled corpus on loopback and run one cycle"
+    )
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("data/demo"),
+        help="demo work folder (default: %(default)s)",
+    )
     demo.add_argument("--db", type=Path, help="warehouse file (default: DIR/demo.duckdb)")
-    demo.add_argument("--port", type=int, default=8765, help="loopback port (default: %(default)s; 0 = any free port)")
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="loopback port (default: %(default)s; 0 = any free port)",
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

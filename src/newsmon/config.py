@@ -185,8 +185,9 @@ def _duplicates(sources: Sources) -> Iterator[tuple[tuple, str]]:
         for index, item in enumerate(getattr(sources, section)):
             value = getattr(item, key)
             if value in first:
-                yield (section, index, key), (
-                    f"duplicate {key} {value!r} (first used at {section}[{first[value]}])"
+                yield (
+                    (section, index, key),
+                    (f"duplicate {key} {value!r} (first used at {section}[{first[value]}])"),
                 )
             first.setdefault(value, index)
 
@@ -251,7 +252,9 @@ def _node_lines(node: yaml.Node, path: tuple, filename: str) -> Iterator[tuple[t
             # The key's own line: for a missing child we point at its parent key.
             yield path + (key,), key_node.start_mark.line + 1
             yield from (
-                item for item in _node_lines(value_node, path + (key,), filename) if item[0] != path + (key,)
+                item
+                for item in _node_lines(value_node, path + (key,), filename)
+                if item[0] != path + (key,)
             )
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
@@ -277,7 +280,9 @@ def _format_errors(exc: ValidationError, lines: dict[tuple, int], filename: str)
     messages = []
     for error in exc.errors():
         # pydantic puts union/validator names into loc; keep only real keys.
-        loc = tuple(p for p in error["loc"] if isinstance(p, int) or not str(p).startswith("function-"))
+        loc = tuple(
+            p for p in error["loc"] if isinstance(p, int) or not str(p).startswith("function-")
+        )
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"

@@ -111,7 +111,11 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def entry_identity(
-    feed_id: str, guid: str | None, canonical: str | None, title: str | None, published: datetime | None
+    feed_id: str,
+    guid: str | None,
+    canonical: str | None,
+    title: str | None,
+    published: datetime | None,
 ) -> str:
     """The identity key of an entry: GUID, else canonical link, else title and date."""
     if guid:
@@ -174,7 +178,9 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
         canonical = canonical_url(link)
         title = html_to_text(item.get("title"))
         # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning.
-        published = _timestamp(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed"))
+        published = _timestamp(
+            dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
+        )
         if not (guid or link or title):
             continue  # nothing to identify or show
         identity = entry_identity(feed.id, guid, canonical, title, published)

@@ -47,7 +47,9 @@ def is_due(state: PollState | None, now: datetime) -> bool:
     return state.next_poll_at is None or state.next_poll_at <= now
 
 
-def request_headers(state: PollState | None, now: datetime, refetch_after: timedelta) -> dict[str, str]:
+def request_headers(
+    state: PollState | None, now: datetime, refetch_after: timedelta
+) -> dict[str, str]:
     """Conditional GET headers: If-None-Match, else If-Modified-Since; none when a full refetch is due."""
     if state is None or state.last_fetched_at is None:
         return {}
@@ -73,7 +75,11 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is not None:
-            when = when.astimezone(tz=None).replace(tzinfo=None) if False else when.replace(tzinfo=None)
+            when = (
+                when.astimezone(tz=None).replace(tzinfo=None)
+                if False
+                else when.replace(tzinfo=None)
+            )
         delay = when - now
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
 
@@ -130,7 +136,9 @@ def _interval(old: PollState, feed: Feed, outcome: Outcome, polling: PollingSett
     if feed.interval is not None:
         return feed.interval
     current = (
-        timedelta(seconds=old.interval_seconds) if old.interval_seconds else polling.initial_interval
+        timedelta(seconds=old.interval_seconds)
+        if old.interval_seconds
+        else polling.initial_interval
     )
     if outcome.status == "not_modified" or (outcome.entries and outcome.new_entries == 0):
         current *= GROW
@@ -152,7 +160,9 @@ def _after_error(
         "temporary": polling.temporary_error_weight,
     }
     new.consecutive_failures += 1
-    new.weighted_errors = round(new.weighted_errors + weights.get(outcome.error_kind or "hard", 1.0), 4)
+    new.weighted_errors = round(
+        new.weighted_errors + weights.get(outcome.error_kind or "hard", 1.0), 4
+    )
     # Exponential backoff with "full jitter" in its upper half, capped.
     backoff = min(polling.backoff_max, polling.backoff_base * 2 ** (new.consecutive_failures - 1))
     delay = backoff * rng.uniform(0.5, 1.0)

@@ -101,7 +101,9 @@ def _arrow(rows: Sequence[object], schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-_KEYS_SCHEMA = pa.schema([("article_id", pa.string()), ("guid", pa.string()), ("canonical_url", pa.string())])
+_KEYS_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("guid", pa.string()), ("canonical_url", pa.string())]
+)
 
 
 def known_keys(con: duckdb.DuckDBPyConnection, entries: Sequence[object]) -> Known:

@@ -60,7 +60,9 @@ def load_corpus() -> Corpus:
     """Read corpus.yaml; syndicated copies get the body of the article they copy."""
     data = yaml.safe_load((_HERE / "corpus.yaml").read_text(encoding="utf-8"))
     outlets = {o["id"]: Outlet(**o) for o in data["outlets"]}
-    articles = [DemoArticle(**a) if "body" in a else DemoArticle(body="", **a) for a in data["articles"]]
+    articles = [
+        DemoArticle(**a) if "body" in a else DemoArticle(body="", **a) for a in data["articles"]
+    ]
     by_id = {a.id: a for a in articles}
     for article in articles:
         if article.syndicated_from:
@@ -78,7 +80,7 @@ def _comments(comments: list[dict] | None) -> str:
     for c in comments or []:
         blocks.append(
             '<div class="comment"><p class="comment-author">'
-            f"{html.escape(c['author'])}</p><p class=\"comment-text\">{html.escape(c['text'])}</p></div>"
+            f'{html.escape(c["author"])}</p><p class="comment-text">{html.escape(c["text"])}</p></div>'
         )
     return "\n".join(blocks)
 
@@ -88,11 +90,20 @@ def render_page(corpus: Corpus, article: DemoArticle, base_url: str) -> Response
     if article.page == "missing":
         return Response(b"<html><body><h1>Page not found</h1></body></html>", 404)
     outlet = corpus.outlets[article.outlet]
-    template = Template((_HERE / "templates" / f"{outlet.template}.html").read_text(encoding="utf-8"))
-    others = [a for a in corpus.by_outlet(outlet.id) if a.id != article.id and a.page != "missing"][:4]
-    related = "<ul>\n" + "\n".join(
-        f'<li><a href="{base_url}/{outlet.id}{a.path}">{html.escape(a.title)}</a></li>' for a in others
-    ) + "\n</ul>"
+    template = Template(
+        (_HERE / "templates" / f"{outlet.template}.html").read_text(encoding="utf-8")
+    )
+    others = [a for a in corpus.by_outlet(outlet.id) if a.id != article.id and a.page != "missing"][
+        :4
+    ]
+    related = (
+        "<ul>\n"
+        + "\n".join(
+            f'<li><a href="{base_url}/{outlet.id}{a.path}">{html.escape(a.title)}</a></li>'
+            for a in others
+        )
+        + "\n</ul>"
+    )
     body = article.body if article.page != "stub" else article.body.split("\n\n")[0]
     page = template.substitute(
         title=html.escape(article.title),
@@ -121,12 +132,12 @@ def render_feed(corpus: Corpus, outlet: Outlet, base_url: str) -> Response:
   <entry>
     <id>tag:{outlet.id}.example,2025:{a.id}</id>
     <title>{escape(a.title)}</title>
-    <link rel="alternate" type="text/html" href="{escape(home + a.path.lstrip('/'))}"/>
+    <link rel="alternate" type="text/html" href="{escape(home + a.path.lstrip("/"))}"/>
     <published>{a.published.isoformat()}</published>
     <updated>{a.published.isoformat()}</updated>
     <author><name>{escape(a.author)}</name></author>
-    <summary type="html">{escape('<p>' + html.escape(a.summary) + '</p>')}</summary>
-    {''.join(f'<category term="{escape(t)}"/>' for t in a.tags)}
+    <summary type="html">{escape("<p>" + html.escape(a.summary) + "</p>")}</summary>
+    {"".join(f'<category term="{escape(t)}"/>' for t in a.tags)}
   </entry>"""
             for a in articles
         )
@@ -146,12 +157,12 @@ def render_feed(corpus: Corpus, outlet: Outlet, base_url: str) -> Response:
         f"""
     <item>
       <title>{escape(a.title)}</title>
-      <link>{escape(home + a.path.lstrip('/'))}</link>
-      <guid isPermaLink="true">{escape(home + a.path.lstrip('/'))}</guid>
+      <link>{escape(home + a.path.lstrip("/"))}</link>
+      <guid isPermaLink="true">{escape(home + a.path.lstrip("/"))}</guid>
       <pubDate>{format_datetime(a.published)}</pubDate>
       <dc:creator>{escape(a.author)}</dc:creator>
       <description>{escape(a.summary)}</description>
-      {''.join(f'<category>{escape(t)}</category>' for t in a.tags)}
+      {"".join(f"<category>{escape(t)}</category>" for t in a.tags)}
     </item>"""
         for a in articles
     )
