@@ -11,7 +11,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
-from newsmon import dedup, extract, feeds, fetch, warehouse
+from newsmon import dedup, extract, feeds, fetch, schedule, warehouse
 from newsmon.batching import chunks, chunks_by_host
 from newsmon.config import Feed, Settings, load_sources
 from newsmon.extract import Article
@@ -26,17 +26,26 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@task
+def read_states(db: Path) -> dict[str, schedule.PollState]:
+    """The polling state of every feed the warehouse knows."""
+    with warehouse.connect(db) as con:
+        return warehouse.poll_states(con)
+
+
 # Only network work retries; fetch errors per URL are data, so a retry here
 # means the batch itself broke (for example the event loop or DNS resolver).
 @task(retries=2, retry_delay_seconds=[2, 10])
-def poll_batch(batch: list[Feed], settings: Settings) -> list[tuple[FeedStatus, list[Entry]]]:
-    """Fetch and parse a batch of feeds."""
-    return feeds.poll(batch, settings)
+def poll_batch(
+    batch: list[Feed], settings: Settings, headers: dict[str, dict[str, str]]
+) -> list[tuple[FeedStatus, list[Entry]]]:
+    """Fetch and parse a batch of feeds (conditional GET where validators are known)."""
+    return feeds.poll(batch, settings, headers)
 
 
 @task
-def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], Counter]:
-    """Drop entries already stored (by id, GUID or canonical URL)."""
+def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], list[Entry], Counter]:
+    """Split entries into new, updated (stored but changed) and skipped."""
     with warehouse.connect(db) as con:
         known = warehouse.known_keys(con, entries)
     return dedup.new_entries(entries, known)
@@ -44,9 +53,14 @@ def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], Counter]:
 
 @task(retries=2, retry_delay_seconds=[2, 10])
 def fetch_pages(batch: list[Entry], settings: Settings) -> dict[str, fetch.FetchResult]:
-    """Fetch the article pages of a batch of entries."""
+    """Fetch the article pages of a batch of entries (robots.txt honoured when set)."""
     urls = list(dict.fromkeys(e.url for e in batch if e.url))
-    results = fetch.fetch_all(urls, settings.http, settings.allow_private_networks)
+    results = fetch.fetch_all(
+        urls,
+        settings.http,
+        settings.allow_private_networks,
+        robots_txt=settings.polling.robots_txt,
+    )
     return dict(zip(urls, results, strict=True))
 
 
@@ -60,73 +74,106 @@ def extract_batch(
 
 @task
 def load(
-    db: Path, run: warehouse.RunRecord, statuses: list[FeedStatus], articles: list[Article]
+    db: Path,
+    run: warehouse.RunRecord,
+    statuses: list[FeedStatus],
+    articles: list[Article],
+    updates: list[Article],
 ) -> warehouse.RunRecord:
     """Mark exact duplicates against the warehouse and load the cycle in one transaction."""
     with warehouse.connect(db) as con:
         hashes = [dedup.content_hash(a.text) for a in articles]
         dedup.mark_exact_duplicates(articles, warehouse.known_hashes(con, hashes))
+        for article in updates:
+            article.content_hash = dedup.content_hash(article.text)
         run.duplicates_marked = sum(a.duplicate_of is not None for a in articles)
         run.text_from_page = sum(a.text_source == "page" for a in articles)
         run.text_from_feed = len(articles) - run.text_from_page
         run.finished_at = _now()
-        warehouse.load_cycle(con, run, statuses, articles)
+        warehouse.load_cycle(con, run, statuses, articles, updates)
     return run
 
 
 @flow(name="poll_feeds", log_prints=True)
-def poll_feeds(sources: str = "sources.yaml", db: str | None = None) -> dict:
-    """Poll every feed once, fetch and extract new articles, and load them into DuckDB."""
+def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool = False) -> dict:
+    """Poll the feeds that are due, fetch and extract new articles, and load them into DuckDB.
+
+    `force` polls every enabled feed now, whatever its schedule says.
+    """
     logger = get_run_logger()
     config = load_sources(sources)
     settings = config.settings
     db_path = Path(db) if db else settings.warehouse
-    run = warehouse.RunRecord(run_id=str(flow_run.id or uuid.uuid4()), started_at=_now())
+    now = _now()
+    run = warehouse.RunRecord(run_id=str(flow_run.id or uuid.uuid4()), started_at=now)
 
-    polled = [
-        future.result()
-        for future in [
-            poll_batch.submit(batch, settings)
-            for batch in chunks_by_host(config.feeds, lambda f: f.url, FEEDS_PER_TASK)
-        ]
+    states = read_states(db_path)
+    due, waiting, disabled = schedule.plan(config.feeds, states, now, force)
+    run.feeds_polled, run.feeds_not_due, run.feeds_disabled = len(due), len(waiting), len(disabled)
+    logger.info("%d feeds due, %d not due yet, %d disabled", len(due), len(waiting), len(disabled))
+    headers = {
+        f.id: schedule.request_headers(states.get(f.id), now, settings.polling.refetch_after)
+        for f in due
+    }
+    batches = [
+        poll_batch.submit(batch, settings, headers)
+        for batch in chunks_by_host(due, lambda f: f.url, FEEDS_PER_TASK)
     ]
     statuses: list[FeedStatus] = []
     entries: list[Entry] = []
-    for batch in polled:
-        for status, feed_entries in batch:
+    for future in batches:
+        for status, feed_entries in future.result():
             statuses.append(status)
             entries.extend(feed_entries)
-    run.feeds_ok = sum(s.status != "error" for s in statuses)
-    run.feeds_failed = len(statuses) - run.feeds_ok
+    run.feeds_failed = sum(s.status == "error" for s in statuses)
+    run.feeds_not_modified = sum(s.status == "not_modified" for s in statuses)
+    run.feeds_ok = len(statuses) - run.feeds_failed
     run.entries_seen = len(entries)
     logger.info(
-        "polled %d feeds (%d failed): %d entries", len(statuses), run.feeds_failed, len(entries)
+        "polled %d feeds (%d not modified, %d failed): %d entries",
+        len(statuses),
+        run.feeds_not_modified,
+        run.feeds_failed,
+        len(entries),
     )
 
-    fresh, skipped = select_new(db_path, entries)
+    fresh, updated, skipped = select_new(db_path, entries)
     run.duplicates_skipped = sum(v for k, v in skipped.items() if k != "stored")
     new_per_feed = Counter(e.feed_id for e in fresh)
     for status in statuses:
         status.new_entries = new_per_feed[status.feed_id]
-    logger.info("%d new entries, %d already stored", len(fresh), len(entries) - len(fresh))
-
-    page_futures = [
-        (batch, fetch_pages.submit(batch, settings))
-        for batch in chunks_by_host(fresh, lambda e: e.url, PAGES_PER_TASK)
-    ]
-    extract_futures = []
-    for batch, pages in page_futures:
-        for part in chunks(batch, ARTICLES_PER_TASK):
-            extract_futures.append(extract_batch.submit(part, pages, settings.min_text_chars))
-    articles = [a for future in extract_futures for a in future.result()]
-
-    run = load(db_path, run, statuses, articles)
+        status.state = schedule.advance(
+            states.get(status.feed_id), config.feed(status.feed_id), status, settings.polling, now
+        )
     logger.info(
-        "stored %d articles (%d page text, %d feed text, %d exact duplicates) in %s",
+        "%d new entries, %d updated, %d already stored", len(fresh), len(updated), skipped["stored"]
+    )
+
+    wanted = [e for e in fresh + updated if config.feed(e.feed_id).fetch_pages]
+    page_batches = [
+        (batch, fetch_pages.submit(batch, settings))
+        for batch in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
+    ]
+    extract_futures = [
+        extract_batch.submit(part, pages, settings.min_text_chars)
+        for batch, pages in page_batches
+        for part in chunks(batch, ARTICLES_PER_TASK)
+    ]
+    no_pages = [e for e in fresh + updated if not config.feed(e.feed_id).fetch_pages]
+    if no_pages:
+        extract_futures.append(extract_batch.submit(no_pages, {}, settings.min_text_chars))
+    built = {a.article_id: a for future in extract_futures for a in future.result()}
+    articles = [built[e.article_id] for e in fresh]
+    updates = [built[e.article_id] for e in updated]
+
+    run = load(db_path, run, statuses, articles, updates)
+    logger.info(
+        "stored %d articles (%d page text, %d feed text, %d exact duplicates), updated %d, in %s",
         run.articles_new,
         run.text_from_page,
         run.text_from_feed,
         run.duplicates_marked,
+        run.articles_updated,
         db_path,
     )
     summary = asdict(run)

@@ -14,8 +14,8 @@ BODY = (
 )
 
 
-def entry(article_id, guid=None, url=None) -> Entry:
-    return Entry(article_id, "f", guid, url, url, "t", None, None, None, None)
+def entry(article_id, guid=None, url=None, entry_hash=None) -> Entry:
+    return Entry(article_id, "f", guid, url, url, "t", None, None, None, None, entry_hash)
 
 
 def article(article_id, text, published) -> Article:
@@ -54,9 +54,17 @@ def test_new_entries_skips_what_is_stored_or_repeated():
         entry("e", guid="g-e"),
         entry("e", guid="g-e"),  # the same entry through a second feed
     ]
-    fresh, skipped = new_entries(batch, known)
-    assert [e.article_id for e in fresh] == ["c", "e"]
+    fresh, updated, skipped = new_entries(batch, known)
+    assert [e.article_id for e in fresh] == ["c", "e"] and updated == []
     assert skipped == {"stored": 1, "guid": 1, "url": 2, "id": 1}
+
+
+def test_a_stored_entry_that_changed_is_an_update_not_a_new_entry():
+    known = Known(article_ids={"a", "b"}, entry_hashes={"a": "h1", "b": "h1"})
+    batch = [entry("a", entry_hash="h1"), entry("b", entry_hash="h2"), entry("b", entry_hash="h2")]
+    fresh, updated, skipped = new_entries(batch, known)
+    assert fresh == [] and [e.article_id for e in updated] == ["b"]
+    assert skipped == {"stored": 2}
 
 
 def test_earliest_article_is_canonical_and_copies_keep_their_row_not_their_text():

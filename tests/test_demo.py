@@ -55,7 +55,7 @@ def test_every_outlet_serves_a_valid_feed_listing_every_article():
 def test_newsmon_demo_runs_one_cycle_and_prints_a_summary(tmp_path, capsys):
     assert main(["demo", "--port", "0", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "feeds ok 4, failed 0; entries seen 44; new articles 44" in out
+    assert "ok 4 (not modified 0), failed 0; entries seen 44; new articles 44" in out
     assert "exact duplicates marked 4" in out
     assert f"warehouse: {tmp_path / 'demo.duckdb'}" in out
     with duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True) as con:

@@ -111,11 +111,15 @@ def test_poll_cycle_stores_page_text_and_a_second_run_adds_nothing(newsroom):
     assert copy[0] == canonical_id and not copy[1].endswith("utm_source=rss")
     assert feeds == {"gazette": "ok", "herald": "ok", "down": "error"}
 
-    second = poll_feeds(sources=str(sources))
+    second = poll_feeds(sources=str(sources), force=True)
     assert second["articles_new"] == 0 and second["entries_seen"] == 5
+    assert second["articles_updated"] == 0
+    # Without force nothing is due yet: the failed feed is backing off, the others wait.
+    third = poll_feeds(sources=str(sources))
+    assert (third["feeds_polled"], third["feeds_not_due"], third["articles_new"]) == (0, 3, 0)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 4
-        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
         assert con.execute("SELECT count(*) FROM feed_polls").fetchone()[0] == 6
 
 
@@ -142,4 +146,6 @@ def test_real_may_2025_feeds_land_with_feed_text(site, tmp_path):
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT DISTINCT text_source FROM articles").fetchall() == [("feed",)]
         assert con.execute("SELECT count(*) FROM articles WHERE title IS NULL").fetchone()[0] == 0
-    assert all(path.startswith("/offline/") or path.endswith(".xml") for path, _ in site.requests)
+    paths = [path for path, _ in site.requests]
+    assert all(p.startswith("/offline/") or p.endswith(".xml") or p == "/robots.txt" for p in paths)
+    assert paths.count("/robots.txt") == 1  # read once per site and cached

@@ -7,7 +7,8 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from newsmon import warehouse
+from newsmon import schedule, warehouse
+from newsmon.config import Feed, PollingSettings
 from newsmon.errors import WarehouseError
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
@@ -34,8 +35,8 @@ def article(article_id, **overrides) -> Article:
     return Article(**(fields | overrides))
 
 
-def status(feed_id="f", state="ok") -> FeedStatus:
-    return FeedStatus(
+def status(feed_id="f", state="ok", previous=None) -> FeedStatus:
+    result = FeedStatus(
         feed_id,
         "https://x/feed",
         "F",
@@ -43,8 +44,14 @@ def status(feed_id="f", state="ok") -> FeedStatus:
         "en",
         datetime(2025, 5, 16, 1),
         state,
+        http_status=200 if state == "ok" else 500,
         error=None if state == "ok" else "HTTP 500",
+        error_kind=None if state == "ok" else "soft",
+        etag='"v1"' if state == "ok" else None,
     )
+    feed = Feed(id=feed_id, name="F", url="https://x/feed")
+    result.state = schedule.advance(previous, feed, result, PollingSettings(), result.polled_at)
+    return result
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -79,11 +86,17 @@ def test_load_cycle_writes_articles_feeds_polls_and_run(tmp_path):
         assert added == 2
         run2 = warehouse.RunRecord(run_id="r2", started_at=datetime(2025, 5, 16, 2))
         # the same ids again (a concurrent run got there first) are ignored, not an error
-        assert warehouse.load_cycle(con, run2, [status(state="error")], [article("a")]) == 0
+        before = warehouse.poll_states(con)["f"]
+        assert before.etag == '"v1"' and before.last_fetched_at == datetime(2025, 5, 16, 1)
+        failed = status(state="error", previous=before)
+        assert warehouse.load_cycle(con, run2, [failed], [article("a")]) == 0
         feed = con.execute(
-            "SELECT last_status, last_error, consecutive_failures, first_polled_at FROM feeds"
+            "SELECT last_status, last_error, last_error_kind, consecutive_failures, weighted_errors, "
+            "first_polled_at, etag FROM feeds"
         ).fetchone()
-        assert feed == ("error", "HTTP 500", 1, datetime(2025, 5, 16, 1))
+        assert feed == ("error", "HTTP 500", "soft", 1, 0.5, datetime(2025, 5, 16, 1), '"v1"')
+        after = warehouse.poll_states(con)["f"]
+        assert after.next_poll_at > after.last_success_at
         assert con.execute("SELECT run_id, articles_new FROM runs ORDER BY run_id").fetchall() == [
             ("r1", 2),
             ("r2", 0),
@@ -103,6 +116,28 @@ def test_a_failed_load_leaves_nothing_behind(tmp_path):
             )
         for table in ("articles", "feeds", "feed_polls", "runs"):
             assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_an_update_revises_the_row_and_keeps_the_old_version(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.load_cycle(
+            con,
+            warehouse.RunRecord("r1", datetime(2025, 5, 16)),
+            [],
+            [article("a", entry_hash="e1")],
+        )
+        new = article("a", title="Talks end", text="new body", entry_hash="e2")
+        run = warehouse.RunRecord("r2", datetime(2025, 5, 17))
+        assert warehouse.load_cycle(con, run, [], [], [new]) == 0
+        assert run.articles_updated == 1
+        row = con.execute(
+            "SELECT title, text, revision, entry_hash, updated_at IS NOT NULL FROM articles"
+        ).fetchone()
+        assert row == ("Talks end", "new body", 2, "e2", True)
+        old = con.execute(
+            "SELECT article_id, revision, title, text FROM article_revisions"
+        ).fetchall()
+        assert old == [("a", 1, "t", "body")]
 
 
 def test_known_keys_and_hashes(tmp_path):

@@ -21,12 +21,12 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def _run_flow(sources: Path, db: Path | None) -> dict:
+def _run_flow(sources: Path, db: Path | None, force: bool) -> dict:
     """Run the poll_feeds flow in-process (Prefect's ephemeral mode without a server)."""
     _prefect_env()
     from flows.poll import poll_feeds  # Prefect only loads for commands that run flows
 
-    return poll_feeds(sources=str(sources), db=str(db) if db else None)
+    return poll_feeds(sources=str(sources), db=str(db) if db else None, force=force)
 
 
 def _print_summary(result: dict) -> None:
@@ -43,11 +43,14 @@ def _print_summary(result: dict) -> None:
             )
         )
     print(
-        f"\nfeeds ok {result['feeds_ok']}, failed {result['feeds_failed']}; "
+        f"\nfeeds polled {result['feeds_polled']} (not due {result['feeds_not_due']}, "
+        f"disabled {result['feeds_disabled']}): ok {result['feeds_ok']} "
+        f"(not modified {result['feeds_not_modified']}), failed {result['feeds_failed']}; "
         f"entries seen {result['entries_seen']}; new articles {result['articles_new']} "
         f"({result['text_from_page']} with page text, {result['text_from_feed']} with feed text); "
         f"already stored (skipped) {result['duplicates_skipped']}; "
-        f"exact duplicates marked {result['duplicates_marked']}"
+        f"exact duplicates marked {result['duplicates_marked']}; "
+        f"updated {result['articles_updated']}"
     )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
     print(
@@ -66,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     load_sources(args.sources)  # fail before anything is written
-    result = _run_flow(args.sources, args.db)
+    result = _run_flow(args.sources, args.db, args.force)
     _print_summary(result)
     return 0
 
@@ -82,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{len(corpus.outlets)} outlets) at {site.base_url}"
         )
         sources = write_sources(workdir / "sources.yaml", site, corpus, db)
-        result = _run_flow(sources, db)
+        result = _run_flow(sources, db, force=True)
     _print_summary(result)
     print(f"demo sources file: {sources}")
     return 0
@@ -109,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one poll cycle into the warehouse")
     sources_option(run)
     run.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    run.add_argument(
+        "--force", action="store_true", help="poll every enabled feed now, not only those due"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = commands.add_parser(

@@ -42,24 +42,43 @@ class Known:
     """Keys already in the warehouse that a batch is checked against."""
 
     article_ids: set[str] = field(default_factory=set)
+    entry_hashes: dict[str, str] = field(default_factory=dict)  # article_id -> stored entry_hash
     guids: set[str] = field(default_factory=set)
     canonical_urls: set[str] = field(default_factory=set)
     hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> article_id
 
 
-def new_entries(entries: list[Entry], known: Known) -> tuple[list[Entry], Counter]:
-    """Entries not yet stored, and counts of those skipped by reason.
+def new_entries(entries: list[Entry], known: Known) -> tuple[list[Entry], list[Entry], Counter]:
+    """Entries not yet stored, stored entries that changed, and counts of those skipped by reason.
 
+    A stored entry re-listed with another title, summary or link is an update of the same
+    article, not a new one. Skip reasons:
     'stored': the same entry is already in the warehouse (a re-listed item, not a duplicate);
     'id': the same entry came through another feed in this batch; 'guid' and 'url': another
     entry with the same GUID or canonical URL is stored or earlier in the batch.
     """
     seen_ids, seen_guids, seen_urls = set(), set(known.guids), set(known.canonical_urls)
     fresh: list[Entry] = []
+    updated: list[Entry] = []
     skipped: Counter = Counter()
+    # The same article listed by two feeds under two headlines is not an update: it is
+    # unchanged if any listing still matches what is stored.
+    unchanged = {
+        e.article_id for e in entries if known.entry_hashes.get(e.article_id) == e.entry_hash
+    }
     for entry in entries:
         if entry.article_id in known.article_ids:
-            skipped["stored"] += 1
+            stored_hash = known.entry_hashes.get(entry.article_id)
+            if (
+                stored_hash
+                and entry.entry_hash
+                and entry.article_id not in unchanged
+                and stored_hash != entry.entry_hash
+            ):
+                updated.append(entry)
+                known.entry_hashes[entry.article_id] = entry.entry_hash  # once per batch
+            else:
+                skipped["stored"] += 1
             continue
         if entry.article_id in seen_ids:
             skipped["id"] += 1
@@ -76,7 +95,7 @@ def new_entries(entries: list[Entry], known: Known) -> tuple[list[Entry], Counte
         if entry.canonical_url:
             seen_urls.add(entry.canonical_url)
         fresh.append(entry)
-    return fresh, skipped
+    return fresh, updated, skipped
 
 
 def mark_exact_duplicates(articles: list[Article], known_hashes: dict[str, str]) -> list[Article]:

@@ -39,6 +39,7 @@ class Article:
     duplicate_of: str | None = None
     dup_method: str | None = None
     dup_score: float | None = None
+    entry_hash: str | None = None
 
 
 @dataclass
@@ -134,6 +135,7 @@ def build_article(
         text_source="page" if use_page else "feed",
         http_status=page.status if page is not None else None,
         fetch_error=error,
+        entry_hash=entry.entry_hash,
     )
 
 

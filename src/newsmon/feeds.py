@@ -16,6 +16,7 @@ import lxml.html
 
 from newsmon.config import Feed, Settings
 from newsmon.fetch import fetch_all
+from newsmon.schedule import PollState
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class Entry:
     author: str | None
     published_at: datetime | None
     language: str | None
+    # Hash of what the feed says about the entry; a change means the entry was updated.
+    entry_hash: str | None = None
 
 
 @dataclass
@@ -47,7 +50,7 @@ class ParsedFeed:
 
 @dataclass
 class FeedStatus:
-    """The outcome of polling one feed in one run."""
+    """The outcome of polling one feed in one run, and the feed's state after it."""
 
     feed_id: str
     url: str
@@ -58,18 +61,32 @@ class FeedStatus:
     status: str  # 'ok' | 'not_modified' | 'error'
     http_status: int | None = None
     error: str | None = None
+    error_kind: str | None = None  # 'hard' | 'soft' | 'temporary'
     title: str | None = None
     entries: int = 0
     new_entries: int = 0
     elapsed_ms: float = 0.0
     etag: str | None = None
     last_modified: str | None = None
+    retry_after: str | None = None
+    state: PollState | None = None  # set by the scheduler once new entries are known
 
 
-def poll(feeds: list[Feed], settings: Settings) -> list[tuple[FeedStatus, list[Entry]]]:
-    """Fetch and parse feeds concurrently; a failing feed is recorded, never raised."""
+def poll(
+    feeds: list[Feed], settings: Settings, headers: dict[str, dict[str, str]] | None = None
+) -> list[tuple[FeedStatus, list[Entry]]]:
+    """Fetch and parse feeds concurrently; a failing feed is recorded, never raised.
+
+    `headers` maps a feed id to its conditional-GET headers; a 304 costs no parsing.
+    """
     polled_at = datetime.now(UTC).replace(tzinfo=None)
-    results = fetch_all([f.url for f in feeds], settings.http, settings.allow_private_networks)
+    headers = headers or {}
+    results = fetch_all(
+        [f.url for f in feeds],
+        settings.http,
+        settings.allow_private_networks,
+        headers={f.url: headers[f.id] for f in feeds if headers.get(f.id)},
+    )
     out = []
     for feed, result in zip(feeds, results, strict=True):
         status = FeedStatus(
@@ -82,16 +99,22 @@ def poll(feeds: list[Feed], settings: Settings) -> list[tuple[FeedStatus, list[E
             status="ok",
             http_status=result.status,
             error=result.error,
+            error_kind=result.error_kind,
             elapsed_ms=round(result.elapsed * 1000, 1),
             etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
+            retry_after=result.headers.get("retry-after"),
         )
         entries: list[Entry] = []
-        if result.ok:
+        if result.status == 304 and not result.error:
+            status.status = "not_modified"
+        elif result.ok:
             parsed = parse_feed(result.content or b"", feed, result.final_url)
-            status.error, status.title, entries = parsed.error, parsed.title, parsed.entries
-        elif result.status == 304:
-            status.status, status.error = "not_modified", None
+            status.title, entries = parsed.title, parsed.entries
+            if parsed.error:
+                status.error, status.error_kind = parsed.error, "hard"
+        elif not result.error:
+            status.error, status.error_kind = f"unexpected HTTP {result.status}", "hard"
         if status.error:
             status.status = "error"
             log.warning("feed %s: %s", feed.id, status.error)
@@ -132,6 +155,12 @@ def entry_identity(
 def article_id(identity: str) -> str:
     """A stable 16-hex-digit id derived from the identity key."""
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
+def entry_hash(title: str | None, summary: str | None, canonical: str | None) -> str:
+    """A short hash over the entry's title, summary and link."""
+    joined = "\x1f".join(part or "" for part in (title, summary, canonical))
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:16]
 
 
 def html_to_text(fragment: str | None) -> str | None:
@@ -187,6 +216,7 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
         summary_html = item.get("summary")
         if not summary_html and item.get("content"):
             summary_html = item["content"][0].get("value")
+        summary = html_to_text(summary_html)
         entries.append(
             Entry(
                 article_id=article_id(identity),
@@ -195,10 +225,11 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
                 url=link,
                 canonical_url=canonical,
                 title=title,
-                summary=html_to_text(summary_html),
+                summary=summary,
                 author=(item.get("author") or "").strip() or None,
                 published_at=published,
                 language=feed.language or _language(parsed.feed.get("language")),
+                entry_hash=entry_hash(title, summary, canonical),
             )
         )
     if problem and not entries:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from newsmon.config import Feed, PollingSettings
+
+if TYPE_CHECKING:  # feeds imports PollState from here
+    from newsmon.feeds import FeedStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,22 @@ def is_due(state: PollState | None, now: datetime) -> bool:
     return state.next_poll_at is None or state.next_poll_at <= now
 
 
+def plan(
+    feeds: list[Feed], states: dict[str, PollState], now: datetime, force: bool = False
+) -> tuple[list[Feed], list[Feed], list[Feed]]:
+    """Split configured feeds into (due, not due yet, disabled); `force` polls every enabled feed."""
+    due, waiting, disabled = [], [], []
+    for feed in feeds:
+        state = states.get(feed.id)
+        if state is not None and state.disabled_at is not None:
+            disabled.append(feed)
+        elif force or is_due(state, now):
+            due.append(feed)
+        else:
+            waiting.append(feed)
+    return due, waiting, disabled
+
+
 def request_headers(
     state: PollState | None, now: datetime, refetch_after: timedelta
 ) -> dict[str, str]:
@@ -75,34 +95,15 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is not None:
-            when = (
-                when.astimezone(tz=None).replace(tzinfo=None)
-                if False
-                else when.replace(tzinfo=None)
-            )
+            when = when.astimezone(UTC).replace(tzinfo=None)
         delay = when - now
     return max(timedelta(0), min(delay, MAX_RETRY_AFTER))
-
-
-@dataclass
-class Outcome:
-    """What one poll of a feed produced, as far as scheduling cares."""
-
-    status: str  # 'ok' | 'not_modified' | 'error'
-    error: str | None = None
-    error_kind: str | None = None  # 'hard' | 'soft' | 'temporary'
-    http_status: int | None = None
-    entries: int = 0
-    new_entries: int = 0
-    etag: str | None = None
-    last_modified: str | None = None
-    retry_after: str | None = None
 
 
 def advance(
     state: PollState | None,
     feed: Feed,
-    outcome: Outcome,
+    outcome: FeedStatus,
     polling: PollingSettings,
     now: datetime,
     rng: random.Random | None = None,
@@ -132,7 +133,9 @@ def advance(
     return new
 
 
-def _interval(old: PollState, feed: Feed, outcome: Outcome, polling: PollingSettings) -> timedelta:
+def _interval(
+    old: PollState, feed: Feed, outcome: FeedStatus, polling: PollingSettings
+) -> timedelta:
     if feed.interval is not None:
         return feed.interval
     current = (
@@ -152,7 +155,7 @@ def _interval(old: PollState, feed: Feed, outcome: Outcome, polling: PollingSett
 
 
 def _after_error(
-    new: PollState, outcome: Outcome, polling: PollingSettings, now: datetime, rng: random.Random
+    new: PollState, outcome: FeedStatus, polling: PollingSettings, now: datetime, rng: random.Random
 ) -> PollState:
     weights = {
         "hard": polling.hard_error_weight,

@@ -19,6 +19,7 @@ from newsmon.dedup import Known
 from newsmon.errors import WarehouseError
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
+from newsmon.schedule import PollState
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,12 @@ def known_keys(con: duckdb.DuckDBPyConnection, entries: Sequence[object]) -> Kno
                 f"JOIN batch_keys AS b ON a.{column} = b.{column}"
             ).fetchall()
             bucket.update(row[0] for row in rows)
+        known.entry_hashes = dict(
+            con.execute(
+                "SELECT a.article_id, a.entry_hash FROM articles AS a "
+                "JOIN batch_keys AS b USING (article_id) WHERE a.entry_hash IS NOT NULL"
+            ).fetchall()
+        )
     finally:
         con.unregister("batch_keys")
     return known
@@ -166,6 +173,7 @@ ARTICLE_SCHEMA = pa.schema(
         ("duplicate_of", pa.string()),
         ("dup_method", pa.string()),
         ("dup_score", pa.float64()),
+        ("entry_hash", pa.string()),
     ]
 )
 
@@ -181,14 +189,47 @@ FEED_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("http_status", pa.int32()),
         ("error", pa.string()),
+        ("error_kind", pa.string()),
         ("title", pa.string()),
         ("entries", pa.int32()),
         ("new_entries", pa.int32()),
         ("elapsed_ms", pa.float64()),
+        # the state after the poll (schedule.PollState)
         ("etag", pa.string()),
         ("last_modified", pa.string()),
+        ("last_fetched_at", pa.timestamp("us")),
+        ("last_success_at", pa.timestamp("us")),
+        ("next_poll_at", pa.timestamp("us")),
+        ("interval_seconds", pa.int32()),
+        ("consecutive_failures", pa.int32()),
+        ("weighted_errors", pa.float64()),
+        ("disabled_at", pa.timestamp("us")),
+        ("disabled_reason", pa.string()),
     ]
 )
+
+_STATE_FIELDS = [f.name for f in dataclasses.fields(PollState) if f.name != "feed_id"]
+
+
+def _feed_rows(feeds: Sequence[FeedStatus]) -> pa.Table:
+    rows = []
+    for status in feeds:
+        if status.state is None:
+            raise ValueError(f"feed {status.feed_id}: status has no state (run schedule.advance)")
+        row = {
+            name: getattr(status, name) for name in FEED_SCHEMA.names if name not in _STATE_FIELDS
+        }
+        row.update({name: getattr(status.state, name) for name in _STATE_FIELDS})
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=FEED_SCHEMA)
+
+
+def poll_states(con: duckdb.DuckDBPyConnection) -> dict[str, PollState]:
+    """The stored polling state of every feed, by feed id."""
+    columns = ", ".join(["feed_id", *_STATE_FIELDS])
+    cursor = con.execute(f"SELECT {columns} FROM feeds")
+    names = [d[0] for d in cursor.description]
+    return {row[0]: PollState(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()}
 
 
 @dataclasses.dataclass
@@ -207,6 +248,11 @@ class RunRecord:
     text_from_feed: int = 0
     duplicates_skipped: int = 0
     duplicates_marked: int = 0
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    feeds_disabled: int = 0
+    feeds_not_due: int = 0
+    articles_updated: int = 0
 
 
 def load_cycle(
@@ -214,12 +260,18 @@ def load_cycle(
     run: RunRecord,
     feeds: Sequence[FeedStatus],
     articles: Sequence[Article],
+    updates: Sequence[Article] = (),
 ) -> int:
-    """Write one cycle (articles, feed status, run row) in a single transaction; return rows added."""
+    """Write one cycle in a single transaction; return the rows added to `articles`.
+
+    `articles` are new rows; `updates` revise stored articles in place, keeping the
+    replaced version in `article_revisions`.
+    """
     articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
         "run_id", pa.array([run.run_id] * len(articles), pa.string())
     )
-    feeds_tbl = _arrow(feeds, FEED_SCHEMA)
+    con.register("updated_articles", _arrow(updates, ARTICLE_SCHEMA))
+    feeds_tbl = _feed_rows(feeds)
     con.register("new_articles", articles_tbl)
     con.register("new_feeds", feeds_tbl)
     con.execute("BEGIN TRANSACTION")
@@ -228,14 +280,18 @@ def load_cycle(
         # OR IGNORE: a concurrent run may have stored the same entry since we looked.
         con.execute("INSERT OR IGNORE INTO articles BY NAME SELECT * FROM new_articles")
         added = con.execute("SELECT count(*) FROM articles").fetchone()[0] - before
+        if updates:
+            _revise(con, run)
         con.execute(
             """
             INSERT INTO feeds AS f BY NAME
             SELECT feed_id, url, name, tags, language, title,
                    polled_at AS first_polled_at, polled_at AS last_polled_at,
                    status AS last_status, http_status AS last_http_status, error AS last_error,
-                   entries AS last_entries, etag, last_modified,
-                   CASE WHEN status = 'error' THEN 1 ELSE 0 END AS consecutive_failures
+                   error_kind AS last_error_kind, entries AS last_entries, entries AS entries_seen,
+                   etag, last_modified, last_fetched_at, last_success_at, next_poll_at,
+                   interval_seconds, consecutive_failures, weighted_errors,
+                   disabled_at, disabled_reason
             FROM new_feeds
             ON CONFLICT (feed_id) DO UPDATE SET
                 url = excluded.url,
@@ -247,17 +303,25 @@ def load_cycle(
                 last_status = excluded.last_status,
                 last_http_status = excluded.last_http_status,
                 last_error = excluded.last_error,
+                last_error_kind = excluded.last_error_kind,
                 last_entries = excluded.last_entries,
-                etag = coalesce(excluded.etag, f.etag),
-                last_modified = coalesce(excluded.last_modified, f.last_modified),
-                consecutive_failures = CASE WHEN excluded.last_status = 'error'
-                    THEN f.consecutive_failures + 1 ELSE 0 END
+                entries_seen = f.entries_seen + excluded.entries_seen,
+                etag = excluded.etag,
+                last_modified = excluded.last_modified,
+                last_fetched_at = excluded.last_fetched_at,
+                last_success_at = excluded.last_success_at,
+                next_poll_at = excluded.next_poll_at,
+                interval_seconds = excluded.interval_seconds,
+                consecutive_failures = excluded.consecutive_failures,
+                weighted_errors = excluded.weighted_errors,
+                disabled_at = excluded.disabled_at,
+                disabled_reason = excluded.disabled_reason
             """
         )
         con.execute(
             """
             INSERT INTO feed_polls BY NAME
-            SELECT ? AS run_id, feed_id, polled_at, status, http_status, error,
+            SELECT ? AS run_id, feed_id, polled_at, status, http_status, error, error_kind,
                    entries, new_entries, elapsed_ms
             FROM new_feeds
             """,
@@ -276,7 +340,33 @@ def load_cycle(
     finally:
         con.unregister("new_articles")
         con.unregister("new_feeds")
+        con.unregister("updated_articles")
     return added
+
+
+def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
+    con.execute(
+        """
+        INSERT INTO article_revisions
+        SELECT a.article_id, a.revision, a.title, a.summary, a.url, a.text, a.text_source, ?
+        FROM articles AS a JOIN updated_articles AS u USING (article_id)
+        """,
+        [run.started_at],
+    )
+    con.execute(
+        """
+        UPDATE articles AS a SET
+            url = u.url, canonical_url = u.canonical_url, title = u.title,
+            summary = u.summary, text = u.text, author = coalesce(u.author, a.author),
+            language = coalesce(u.language, a.language), site_name = coalesce(u.site_name, a.site_name),
+            text_source = u.text_source, http_status = u.http_status, fetch_error = u.fetch_error,
+            content_hash = u.content_hash, entry_hash = u.entry_hash,
+            revision = a.revision + 1, updated_at = u.fetched_at
+        FROM updated_articles AS u
+        WHERE a.article_id = u.article_id
+        """
+    )
+    run.articles_updated = con.execute("SELECT count(*) FROM updated_articles").fetchone()[0]
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
