@@ -167,7 +167,9 @@ def _after_error(
         new.weighted_errors + weights.get(outcome.error_kind or "hard", 1.0), 4
     )
     # Exponential backoff with "full jitter" in its upper half, capped.
-    backoff = min(polling.backoff_max, polling.backoff_base * 2 ** (new.consecutive_failures - 1))
+    # (The exponent is bounded so a long outage cannot overflow timedelta.)
+    doublings = min(new.consecutive_failures - 1, 30)
+    backoff = min(polling.backoff_max, polling.backoff_base * 2**doublings)
     delay = backoff * rng.uniform(0.5, 1.0)
     asked = retry_after(outcome.retry_after, now) if outcome.http_status in (429, 503) else None
     if asked is not None:
