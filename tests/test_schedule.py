@@ -17,7 +17,9 @@ POLLING = PollingSettings()
 
 
 def outcome(status="ok", entries=20, new=0, **kw) -> FeedStatus:
-    result = FeedStatus("f", FEED.url, "F", [], None, NOW, status, entries=entries, new_entries=new, **kw)
+    result = FeedStatus(
+        "f", FEED.url, "F", [], None, NOW, status, entries=entries, new_entries=new, **kw
+    )
     return result
 
 
@@ -26,10 +28,14 @@ def step(state, result, feed=FEED, polling=POLLING, now=NOW):
 
 
 def test_conditional_headers_prefer_etag_and_refetch_fully_every_12_hours():
-    state = PollState("f", etag='"e1"', last_modified="Fri, 16 May 2025 10:00:00 GMT", last_fetched_at=NOW)
+    state = PollState(
+        "f", etag='"e1"', last_modified="Fri, 16 May 2025 10:00:00 GMT", last_fetched_at=NOW
+    )
     assert request_headers(state, NOW, timedelta(hours=12)) == {"If-None-Match": '"e1"'}
     state.etag = None
-    assert request_headers(state, NOW, timedelta(hours=12)) == {"If-Modified-Since": "Fri, 16 May 2025 10:00:00 GMT"}
+    assert request_headers(state, NOW, timedelta(hours=12)) == {
+        "If-Modified-Since": "Fri, 16 May 2025 10:00:00 GMT"
+    }
     later = NOW + timedelta(hours=12)
     assert request_headers(state, later, timedelta(hours=12)) == {}
     assert request_headers(None, NOW, timedelta(hours=12)) == {}
@@ -40,7 +46,9 @@ def test_200_stores_validators_and_304_keeps_them():
     assert (first.etag, first.last_modified, first.last_fetched_at) == ('"e1"', "lm", NOW)
     later = NOW + timedelta(hours=1)
     second = step(first, outcome("not_modified", entries=0), now=later)
-    assert second.etag == '"e1"' and second.last_fetched_at == NOW and second.last_success_at == later
+    assert (
+        second.etag == '"e1"' and second.last_fetched_at == NOW and second.last_success_at == later
+    )
 
 
 def test_interval_grows_when_most_entries_are_known_and_shrinks_when_most_are_new():
@@ -68,11 +76,17 @@ def test_a_feeds_own_interval_wins_and_next_poll_has_small_jitter():
 def test_errors_back_off_exponentially_with_a_cap_and_reset_on_success():
     state, delays = None, []
     for _ in range(12):
-        state = step(state, outcome("error", entries=0, error="HTTP 500", error_kind="soft", http_status=500))
+        state = step(
+            state, outcome("error", entries=0, error="HTTP 500", error_kind="soft", http_status=500)
+        )
         delays.append(state.next_poll_at - NOW)
     assert delays[0] <= POLLING.backoff_base and delays[3] >= 4 * POLLING.backoff_base
     assert max(delays) <= POLLING.backoff_max
-    assert state.consecutive_failures == 12 and state.weighted_errors == 6.0 and state.disabled_at is None
+    assert (
+        state.consecutive_failures == 12
+        and state.weighted_errors == 6.0
+        and state.disabled_at is None
+    )
     ok = step(state, outcome(new=5))
     assert (ok.consecutive_failures, ok.weighted_errors) == (0, 0.0)
 
@@ -90,10 +104,30 @@ def test_a_feed_is_disabled_after_a_weighted_count_of_failures(kind, count):
 
 def test_retry_after_is_honoured_on_429_and_503():
     for header in ("7200", "Fri, 16 May 2025 14:00:00 GMT"):
-        state = step(None, outcome("error", entries=0, error="HTTP 429", error_kind="temporary", http_status=429, retry_after=header))
+        state = step(
+            None,
+            outcome(
+                "error",
+                entries=0,
+                error="HTTP 429",
+                error_kind="temporary",
+                http_status=429,
+                retry_after=header,
+            ),
+        )
         assert state.next_poll_at >= NOW + timedelta(hours=2), header
     # ignored on other statuses
-    state = step(None, outcome("error", entries=0, error="HTTP 500", error_kind="soft", http_status=500, retry_after="7200"))
+    state = step(
+        None,
+        outcome(
+            "error",
+            entries=0,
+            error="HTTP 500",
+            error_kind="soft",
+            http_status=500,
+            retry_after="7200",
+        ),
+    )
     assert state.next_poll_at <= NOW + POLLING.backoff_base
     assert retry_after("garbage", NOW) is None
     assert retry_after("99999999", NOW) == timedelta(days=7)

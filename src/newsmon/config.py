@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    IPvAnyNetwork,
     AfterValidator,
     BaseModel,
     BeforeValidator,
@@ -157,7 +158,9 @@ class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
     warehouse: Path = Path("data/newsmon.duckdb")
-    allow_private_networks: bool = False
+    # true: fetch from any address; a list of networks ("10.1.0.0/16", "127.0.0.2"):
+    # only those private addresses; false: public addresses only.
+    allow_private_networks: bool | list[IPvAnyNetwork] = False
     min_text_chars: int = Field(default=200, ge=0)
     http: HttpSettings = HttpSettings()
     polling: PollingSettings = PollingSettings()
@@ -276,17 +279,31 @@ def _format_one(loc: tuple, message: str, lines: dict[tuple, int], filename: str
     return f"{filename}:{line}: {_format_path(tuple(loc))}: {message}"
 
 
+_TYPE_TAGS = {"bool", "str", "int", "float", "list", "dict", "none"}
+
+
+def _real_key(part: object) -> bool:
+    # pydantic puts union members and validator names into loc ("bool",
+    # "list[function-plain[...]]"); they are not keys of the user's file.
+    if isinstance(part, int):
+        return True
+    text = str(part)
+    return not ("[" in text or "(" in text or text in _TYPE_TAGS or text.startswith("function-"))
+
+
 def _format_errors(exc: ValidationError, lines: dict[tuple, int], filename: str) -> str:
-    messages = []
+    grouped: dict[tuple, list[str]] = {}
     for error in exc.errors():
-        # pydantic puts union/validator names into loc; keep only real keys.
-        loc = tuple(
-            p for p in error["loc"] if isinstance(p, int) or not str(p).startswith("function-")
-        )
+        loc = tuple(p for p in error["loc"] if _real_key(p))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "missing":
             message = "missing required key"
-        messages.append(_format_one(loc, message, lines, filename))
-    return "\n".join(messages)
+        if message not in grouped.setdefault(loc, []):
+            grouped[loc].append(message)
+    # A value that fits no member of a union gets one line listing what each wanted.
+    return "\n".join(
+        _format_one(loc, "; or ".join(messages), lines, filename)
+        for loc, messages in grouped.items()
+    )

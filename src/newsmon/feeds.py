@@ -232,8 +232,9 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
                 entry_hash=entry_hash(title, summary, canonical),
             )
         )
-    if problem and not entries:
-        return ParsedFeed(title=None, entries=[], error=f"not a feed ({problem})")
+    if not entries and (problem or not parsed.get("version")):
+        why = problem or ("empty response" if not content.strip() else "no RSS, Atom or RDF found")
+        return ParsedFeed(title=None, entries=[], error=f"not a feed ({why})")
     if problem:
         log.info("feed %s parsed with a problem: %s", feed.id, problem)
     return ParsedFeed(title=parsed.feed.get("title"), entries=_unique(entries))

@@ -8,7 +8,7 @@ import logging
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -43,10 +43,18 @@ class FetchResult:
         return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
-def _refused_address(address: str) -> bool:
+Networks = bool | Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def _refused_address(address: str, allowed: Networks = False) -> bool:
+    """Whether an address is off limits: private, loopback, link-local, multicast, reserved."""
+    if allowed is True:
+        return False
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    if allowed and any(ip in network for network in allowed):
+        return False
     return (
         ip.is_private
         or ip.is_loopback
@@ -71,7 +79,7 @@ class Fetcher:
     """Concurrent GETs with a global and a per-host limit, used as an async context manager."""
 
     def __init__(
-        self, http: HttpSettings, allow_private_networks: bool = False, robots_txt: bool = False
+        self, http: HttpSettings, allow_private_networks: Networks = False, robots_txt: bool = False
     ):
         self.http = http
         self.allow_private_networks = allow_private_networks
@@ -110,7 +118,7 @@ class Fetcher:
         host = parts.hostname
         if not host:
             raise _Refused("URL has no host")
-        if self.allow_private_networks:
+        if self.allow_private_networks is True:
             return
         try:
             addresses = [host] if _is_ip(host) else await _resolve(host, parts.port)
@@ -120,7 +128,7 @@ class Fetcher:
             self._check_address(host, address)
 
     def _check_address(self, host: str, address: str) -> None:
-        if not self.allow_private_networks and _refused_address(address):
+        if _refused_address(address, self.allow_private_networks):
             raise _Refused(
                 f"refused {host}: resolves to non-public address {address} "
                 "(set settings.allow_private_networks to allow)"
@@ -247,7 +255,7 @@ async def _resolve(host: str, port: int | None) -> list[str]:
 def fetch_all(
     urls: Iterable[str],
     http: HttpSettings,
-    allow_private_networks: bool = False,
+    allow_private_networks: Networks = False,
     headers: dict[str, dict[str, str]] | None = None,
     robots_txt: bool = False,
 ) -> list[FetchResult]:

@@ -34,9 +34,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class StaticSite:
-    """Serve `routes` (path -> Route) on 127.0.0.1; use as a context manager."""
+    """Serve `routes` (path -> Route) on a loopback address; use as a context manager."""
 
-    def __init__(self, routes: dict[str, Route] | None = None, port: int = 0):
+    def __init__(
+        self, routes: dict[str, Route] | None = None, port: int = 0, host: str = "127.0.0.1"
+    ):
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[tuple[str, dict[str, str]]] = []
         site = self
@@ -64,7 +66,8 @@ class StaticSite:
             def log_message(self, format: str, *args) -> None:  # noqa: A002
                 log.debug("%s " + format, self.address_string(), *args)
 
-        self._server = _QuietServer(("127.0.0.1", port), Handler)
+        self.host = host
+        self._server = _QuietServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
@@ -76,7 +79,7 @@ class StaticSite:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         """Absolute URL of a path on this site."""
