@@ -10,6 +10,9 @@ issue: the second cycle in 10 s or less on 2 cores. A third run times `feeds.pol
 
 Feeds are spread over several loopback addresses (127.0.0.2 ...) because newsmon limits
 connections per host; one host would only measure that limit.
+The servers are threads of this process, so they share the cores (and the GIL) with the
+poller: on 2 cores the figures err on the slow side. `--profile` adds a cProfile report of
+the `feeds.poll` run.
 
     .venv/bin/python bench/bench_polling.py            # 1,000 feeds, 50 ms, 10 hosts
     .venv/bin/python bench/bench_polling.py --smoke    # 50 feeds, 5 ms, 2 hosts

@@ -24,6 +24,7 @@ LAUGHS = (
         for prev, name in zip(
             [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"],
             [b"b", b"c", b"d", b"e", b"f", b"g", b"h", b"i"],
+            strict=True,
         )
     )
     + b']><rss version="2.0"><channel><title>L</title><item><title>&i;</title><link>/l/1</link></item></channel></rss>'

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
-    IPvAnyNetwork,
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
