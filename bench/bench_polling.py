@@ -21,6 +21,7 @@ the `feeds.poll` run.
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import hashlib
 import json
@@ -28,6 +29,7 @@ import math
 import os
 import platform
 import pstats
+import shutil
 import sys
 import tempfile
 import threading
@@ -39,7 +41,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 # Prefect reads its settings at import: isolate its home and silence telemetry first.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newsmon-bench-prefect-"))
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsmon-bench-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -177,6 +181,7 @@ def main() -> None:
     farm = Farm(args.latency_ms / 1000)
     bases, note = start_servers(farm, args.hosts)
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    atexit.register(shutil.rmtree, work, True)
     db, sources = work / "bench.duckdb", work / "sources.yaml"
     write_sources(sources, farm, bases, args.feeds, db)
 

@@ -20,6 +20,12 @@ from newsmon.schedule import PollState
 
 log = logging.getLogger(__name__)
 
+_HARMLESS = (
+    feedparser.NonXMLContentType,
+    feedparser.CharacterEncodingOverride,
+    feedparser.CharacterEncodingUnknown,
+)
+
 
 @dataclass
 class Entry:
@@ -198,7 +204,9 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
         resolve_relative_uris=True,
     )
     problem = None
-    if parsed.bozo:
+    # feedparser also flags harmless things (a text/plain content type, a charset it
+    # had to guess); only a broken document counts as a problem.
+    if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS):
         problem = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
     entries = []
     for item in parsed.entries:
@@ -210,13 +218,14 @@ def parse_feed(content: bytes, feed: Feed, base_url: str | None = None) -> Parse
         published = _timestamp(
             dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
         )
-        if not (guid or link or title):
-            continue  # nothing to identify or show
-        identity = entry_identity(feed.id, guid, canonical, title, published)
         summary_html = item.get("summary")
         if not summary_html and item.get("content"):
             summary_html = item["content"][0].get("value")
         summary = html_to_text(summary_html)
+        if not (guid or link or title or summary):
+            continue  # nothing to identify or show
+        # RSS lets an item be just a description; then the description names it.
+        identity = entry_identity(feed.id, guid, canonical, title or summary, published)
         entries.append(
             Entry(
                 article_id=article_id(identity),
