@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -175,10 +176,11 @@ class Sources(_Strict):
 
     def feed(self, feed_id: str) -> Feed:
         """The feed with this id."""
-        for feed in self.feeds:
-            if feed.id == feed_id:
-                return feed
-        raise KeyError(feed_id)
+        return self._by_id[feed_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Feed]:
+        return {feed.id: feed for feed in self.feeds}
 
 
 def _duplicates(sources: Sources) -> Iterator[tuple[tuple, str]]:

@@ -102,7 +102,14 @@ class Fetcher:
             timeout=timeout,
             follow_redirects=False,  # followed by hand so every hop is checked
             headers={"User-Agent": self.http.agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=self.http.max_connections),
+            # The semaphores cap concurrent requests; the pool itself must not be the
+            # bottleneck, or with more hosts than pool slots it closes idle connections
+            # to one host to open another (measured: ~950 new connections for 1,000
+            # feeds on 10 hosts, instead of 20).
+            limits=httpx.Limits(
+                max_connections=None,
+                max_keepalive_connections=self.http.max_connections * 4,
+            ),
         )
         return self
 

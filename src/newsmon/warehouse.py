@@ -77,6 +77,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
+_migrated: set[tuple[str, int]] = set()
+
+
 @contextmanager
 def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating and migrating it when writable) and close it afterwards."""
@@ -90,8 +93,13 @@ def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDB
     except duckdb.Error as exc:
         raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
     try:
-        if not read_only:
+        # One process migrates a file once; later connections of a run skip it. The
+        # inode tells a file deleted and created anew (for example under a long-lived
+        # Prefect worker) from the one already migrated.
+        key = (str(path.resolve()), path.stat().st_ino)
+        if not read_only and key not in _migrated:
             migrate(con)
+            _migrated.add(key)
         yield con
     finally:
         con.close()
