@@ -190,8 +190,9 @@ def main() -> None:
         for n in range(generation, args.feeds + 1, CHANGE_EVERY):
             farm.publish(f"/f{n:04d}.xml", feed_xml(n, generation, bases[n % len(bases)]))
 
-    from flows.poll import poll_feeds
     from prefect.testing.utilities import prefect_test_harness
+
+    from flows.poll import poll_feeds
 
     rows = []
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from flows.poll import poll_feeds
 
 from .conftest import Response, shared_data, write_sources
