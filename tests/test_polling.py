@@ -145,3 +145,36 @@ def test_poll_sends_user_agent_and_records_state_fields(site):
     )
     assert status.status == "ok" and status.etag == '"1"' and len(entries) == 1
     assert site.requests[0][1]["User-Agent"].startswith("newsmon/")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failing_feed_is_disabled_listed_and_can_be_enabled(site, tmp_path, capsys):
+    from newsmon.cli import main
+
+    site.routes["/ok.xml"] = Response(
+        RSS.format(enc="utf-8", title="T", link="https://x.example/a", body="b").encode()
+    )
+    feeds = [
+        {"id": "ok", "name": "OK", "url": site.url("/ok.xml"), "fetch_pages": False},
+        {"id": "gone", "name": "Gone", "url": site.url("/gone.xml")},
+    ]
+    db = tmp_path / "w.duckdb"
+    sources = write_sources(tmp_path / "s.yaml", feeds, db, polling={"disable_after": 2})
+    for _ in range(2):
+        poll_feeds(sources=str(sources), force=True)
+    third = poll_feeds(sources=str(sources), force=True)
+    assert (third["feeds_polled"], third["feeds_disabled"]) == (1, 1)
+    assert [path for path, _ in site.requests].count("/gone.xml") == 2
+
+    capsys.readouterr()
+    assert main(["feeds", "--sources", str(sources)]) == 0
+    listing = capsys.readouterr().out
+    gone = next(line for line in listing.splitlines() if line.startswith("gone"))
+    assert "disabled" in gone and "2 failures in a row" in gone
+    ok = next(line for line in listing.splitlines() if line.startswith("ok "))
+    assert " ok " in ok and "never" not in ok.split("ok", 2)[2][:30]
+
+    assert main(["feeds", "--sources", str(sources), "--enable", "gone"]) == 0
+    fourth = poll_feeds(sources=str(sources))
+    assert fourth["feeds_disabled"] == 0 and fourth["feeds_failed"] == 1
+    assert main(["feeds", "--sources", str(sources), "--enable", "nope"]) == 1

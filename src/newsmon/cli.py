@@ -91,6 +91,85 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def _ago(value, now) -> str:
+    if value is None:
+        return "never"
+    seconds = (value - now).total_seconds()
+    span = abs(seconds)
+    text = (
+        f"{span / 86400:.1f}d"
+        if span >= 86400
+        else f"{span / 3600:.1f}h"
+        if span >= 3600
+        else f"{span / 60:.0f}m"
+    )
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    sources = load_sources(args.sources)
+    db = args.db or sources.settings.warehouse
+    if args.enable:
+        with warehouse.connect(db) as con:
+            if not warehouse.enable_feed(con, args.enable):
+                raise NewsmonError(f"feed {args.enable!r} has never been polled into {db}")
+        print(f"feed {args.enable} enabled; it is polled on the next run")
+        return 0
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = {}
+    if Path(db).exists():
+        with warehouse.connect(db) as con:  # writable: applies pending migrations first
+            rows = {r["feed_id"]: r for r in warehouse.feed_report(con)}
+    table = []
+    for feed in sources.feeds:
+        r = rows.get(feed.id)
+        if r is None:
+            table.append((feed.id, "new", "never", "never", 0, 0, "now", "", 0, ""))
+            continue
+        table.append(
+            (
+                feed.id,
+                r["status"],
+                _ago(r["last_polled_at"], now),
+                _ago(r["last_success_at"], now),
+                r["consecutive_failures"],
+                f"{r['weighted_errors'] or 0:g}",
+                "disabled"
+                if r["status"] == "disabled"
+                else _ago(r["next_poll_at"], now)
+                if r["next_poll_at"] and r["next_poll_at"] > now
+                else "now",
+                f"{(r['interval_seconds'] or 0) / 60:.0f}m" if r["interval_seconds"] else "",
+                r["entries_seen"],
+                (r["problem"] or "")[:80],
+            )
+        )
+    header = (
+        "feed",
+        "status",
+        "polled",
+        "last success",
+        "errors",
+        "weighted",
+        "next poll",
+        "interval",
+        "entries",
+        "problem",
+    )
+    print(_table(header, table))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
@@ -116,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="poll every enabled feed now, not only those due"
     )
     run.set_defaults(func=cmd_run)
+
+    feeds = commands.add_parser("feeds", help="list feeds: status, errors, next poll, entries seen")
+    sources_option(feeds)
+    feeds.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    feeds.add_argument(
+        "--enable", metavar="ID", help="re-enable a feed disabled after repeated errors"
+    )
+    feeds.set_defaults(func=cmd_feeds)
 
     demo = commands.add_parser(
         "demo", help="serve the bundled corpus on loopback and run one cycle"

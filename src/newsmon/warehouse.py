@@ -394,3 +394,33 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
         """,
         [run_id],
     ).fetchall()
+
+
+def feed_report(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Per feed: status, last success, errors (consecutive, weighted), next poll, entries seen."""
+    cursor = con.execute(
+        """
+        SELECT feed_id, name, coalesce(CASE WHEN disabled_at IS NOT NULL THEN 'disabled' END,
+                                       last_status) AS status,
+               last_polled_at, last_success_at, consecutive_failures, weighted_errors,
+               next_poll_at, interval_seconds, entries_seen,
+               coalesce(disabled_reason, last_error) AS problem
+        FROM feeds ORDER BY feed_id
+        """
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def enable_feed(con: duckdb.DuckDBPyConnection, feed_id: str) -> bool:
+    """Re-enable a disabled feed and clear its error count; False if the feed is unknown."""
+    found = con.execute("SELECT count(*) FROM feeds WHERE feed_id = ?", [feed_id]).fetchone()[0]
+    con.execute(
+        """
+        UPDATE feeds SET disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0,
+               weighted_errors = 0, next_poll_at = NULL
+        WHERE feed_id = ?
+        """,
+        [feed_id],
+    )
+    return bool(found)
