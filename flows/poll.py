@@ -11,9 +11,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
-from newsmon import dedup, extract, feeds, fetch, schedule, warehouse
+from newsmon import dedup, extract, feeds, fetch, pipeline, schedule, warehouse
 from newsmon.batching import chunks, chunks_by_host
-from newsmon.config import Feed, Settings, load_sources
+from newsmon.config import DedupSettings, Feed, Settings, load_sources
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 
@@ -79,19 +79,19 @@ def load(
     statuses: list[FeedStatus],
     articles: list[Article],
     updates: list[Article],
-) -> warehouse.RunRecord:
-    """Mark exact duplicates against the warehouse and load the cycle in one transaction."""
+    settings: DedupSettings,
+) -> tuple[warehouse.RunRecord, dict[str, int]]:
+    """Find exact and near-duplicates against the warehouse and load the cycle in one transaction."""
     with warehouse.connect(db) as con:
-        hashes = [dedup.content_hash(a.text) for a in articles]
-        dedup.mark_exact_duplicates(articles, warehouse.known_hashes(con, hashes))
-        for article in updates:
-            article.content_hash = dedup.content_hash(article.text)
-        run.duplicates_marked = sum(a.duplicate_of is not None for a in articles)
+        found = pipeline.deduplicate(con, articles, updates, settings)
+        run.duplicates_marked = sum(found.by_method.values())
         run.text_from_page = sum(a.text_source == "page" for a in articles)
         run.text_from_feed = len(articles) - run.text_from_page
         run.finished_at = _now()
-        warehouse.load_cycle(con, run, statuses, articles, updates)
-    return run
+        warehouse.load_cycle(
+            con, run, statuses, articles, updates, lsh=found.lsh, relinks=found.relinks
+        )
+    return run, dict(found.by_method)
 
 
 @flow(name="poll_feeds", log_prints=True)
@@ -166,9 +166,9 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]
 
-    run = load(db_path, run, statuses, articles, updates)
+    run, by_method = load(db_path, run, statuses, articles, updates, settings.dedup)
     logger.info(
-        "stored %d articles (%d page text, %d feed text, %d exact duplicates), updated %d, in %s",
+        "stored %d articles (%d page text, %d feed text, %d duplicates), updated %d, in %s",
         run.articles_new,
         run.text_from_page,
         run.text_from_feed,
@@ -178,4 +178,5 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     )
     summary = asdict(run)
     summary["warehouse"] = str(db_path)
+    summary["duplicates_by_method"] = by_method
     return summary

@@ -55,15 +55,15 @@ def test_every_outlet_serves_a_valid_feed_listing_every_article():
 def test_newsmon_demo_runs_one_cycle_and_prints_a_summary(tmp_path, capsys):
     assert main(["demo", "--port", "0", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "ok 4 (not modified 0), failed 0; entries seen 44; new articles 44" in out
-    assert "exact duplicates marked 4" in out
+    assert "ok 4 (not modified 0), failed 0; entries seen 45; new articles 45" in out
+    assert "duplicates marked 8 (same text 4, near-identical text 1, same URL article id 3)" in out
     assert f"warehouse: {tmp_path / 'demo.duckdb'}" in out
     with duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True) as con:
         by_source = dict(
             con.execute("SELECT text_source, count(*) FROM articles GROUP BY ALL").fetchall()
         )
         copies = con.execute(
-            "SELECT d.feed_id, c.feed_id FROM articles d JOIN articles c ON d.duplicate_of = c.article_id"
+            "SELECT d.dup_method, d.feed_id, c.feed_id FROM articles d JOIN articles c ON d.duplicate_of = c.article_id"
         ).fetchall()
         fallbacks = con.execute(
             "SELECT fetch_error FROM articles WHERE text_source = 'feed' ORDER BY 1"
@@ -71,9 +71,11 @@ def test_newsmon_demo_runs_one_cycle_and_prints_a_summary(tmp_path, capsys):
         texts = " ".join(
             t for (t,) in con.execute("SELECT text FROM articles WHERE text IS NOT NULL").fetchall()
         )
-    assert by_source == {"page": 42, "feed": 2}
+    assert by_source == {"page": 43, "feed": 2}
     assert fallbacks == [("HTTP 404",), ("extracted text too short",)]
-    assert len(copies) == 4 and all(copy != original for copy, original in copies)
+    assert len(copies) == 8
+    # Syndicated copies come from another outlet; updates in place from the same one.
+    assert all((copy == original) == (method == "url") for method, copy, original in copies)
     comments = [c["text"] for a in load_corpus().articles for c in a.comments or []]
     assert len(comments) >= 5
     assert not [c for c in comments if " ".join(c.split())[:50] in texts]  # comments excluded

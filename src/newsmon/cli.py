@@ -49,13 +49,20 @@ def _print_summary(result: dict) -> None:
         f"entries seen {result['entries_seen']}; new articles {result['articles_new']} "
         f"({result['text_from_page']} with page text, {result['text_from_feed']} with feed text); "
         f"already stored (skipped) {result['duplicates_skipped']}; "
-        f"exact duplicates marked {result['duplicates_marked']}; "
+        f"duplicates marked {result['duplicates_marked']} "
+        f"({_methods(result.get('duplicates_by_method') or {})}); "
         f"updated {result['articles_updated']}"
     )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
     print(
         f'try: duckdb {result["warehouse"]} "SELECT feed_id, title FROM articles_unique LIMIT 10"'
     )
+
+
+def _methods(by_method: dict[str, int]) -> str:
+    names = {"hash": "same text", "near": "near-identical text", "url": "same URL article id"}
+    parts = [f"{names.get(k, k)} {v}" for k, v in sorted(by_method.items())]
+    return ", ".join(parts) or "none"
 
 
 def cmd_check(args: argparse.Namespace) -> int:

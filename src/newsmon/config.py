@@ -155,6 +155,17 @@ class PollingSettings(_Strict):
         return self
 
 
+class DedupSettings(_Strict):
+    """Near-duplicate detection: which stored articles a new one is compared with, and how."""
+
+    # Stored articles published this long before or after a new one are candidates.
+    window: Duration = timedelta(days=7)
+    # rapidfuzz ratio (0-100) of the normalised texts at or above which two texts are one report.
+    near_threshold: float = Field(default=80.0, ge=0, le=100)
+    # Shorter texts (feed summaries) are compared only through their URL's article id.
+    min_chars: int = Field(default=300, ge=0)
+
+
 class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
@@ -165,6 +176,7 @@ class Settings(_Strict):
     min_text_chars: int = Field(default=200, ge=0)
     http: HttpSettings = HttpSettings()
     polling: PollingSettings = PollingSettings()
+    dedup: DedupSettings = DedupSettings()
 
 
 class Sources(_Strict):

@@ -1,4 +1,4 @@
-"""Exact deduplication: same entry (id, GUID, canonical URL) or same normalised text."""
+"""Deduplication: exact (entry id, GUID, canonical URL, text hash), then near-duplicates."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from datasketch import MinHash
+from rapidfuzz import fuzz
+
+from newsmon.config import DedupSettings
 from newsmon.extract import Article
 from newsmon.feeds import Entry
 
@@ -117,3 +122,201 @@ def mark_exact_duplicates(articles: list[Article], known_hashes: dict[str, str])
             article.dup_score = 1.0
             article.text = None
     return articles
+
+
+# --- Layer 2: near-duplicates ---------------------------------------------------------
+#
+# Candidates come from two blocking keys, never from all pairs:
+#  * the article id in the URL: an outlet that updates a report in place keeps the
+#    numeric id at the end of the path and changes the headline slug
+#    (news.example/story/at-least-70-killed-13368781 -> .../at-least-82-killed-13368781);
+#  * MinHash LSH over word 4-shingles: 32 bands of 4 rows, so texts with a shingle
+#    Jaccard similarity above about 0.42 share a band key; the keys are stored in
+#    `article_lsh` and matched with a join.
+# Every candidate is then verified: URL-id siblings are updates of one report; LSH
+# candidates must reach `near_threshold` with rapidfuzz's ratio on the normalised text.
+
+SHINGLE_WORDS = 4
+NUM_PERM = 128
+BANDS = 32
+ROWS = NUM_PERM // BANDS
+_URL_ID = re.compile(r"[-_/](\d{4,})(?:\.[a-z]{2,5})?/?$")
+
+
+def url_key(url: str | None) -> str | None:
+    """'<host>#<id>' when the URL's path ends in a numeric article id, else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    match = _URL_ID.search(parts.path)
+    if not match or not parts.hostname:
+        return None
+    number = match[1]
+    if len(number) == 4 and number[:2] in ("19", "20"):
+        return None  # a year ("eurovision-2025"), not an id
+    if len(number) == 8 and number[:2] in ("19", "20"):
+        return None  # a date (20250516)
+    return f"{parts.hostname.removeprefix('www.')}#{number}"
+
+
+def band_keys(normalised: str) -> list[int]:
+    """The article's LSH band keys (signed 64-bit, one per band) from a MinHash of its text."""
+    words = normalised.split()
+    shingles = {
+        " ".join(words[i : i + SHINGLE_WORDS]).encode()
+        for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
+    }
+    signature = MinHash(num_perm=NUM_PERM, seed=20250516)
+    signature.update_batch(list(shingles))
+    values = signature.hashvalues
+    return [
+        int.from_bytes(
+            hashlib.blake2b(values[b * ROWS : (b + 1) * ROWS].tobytes(), digest_size=8).digest(),
+            "little",
+            signed=True,
+        )
+        for b in range(BANDS)
+    ]
+
+
+@dataclass
+class NearCandidate:
+    """A stored article that shares a blocking key with a new one."""
+
+    article_id: str
+    published_at: datetime | None
+    text: str | None
+    url_key: str | None
+
+
+@dataclass
+class Prepared:
+    """What near-duplicate detection needs of a new article."""
+
+    normalised: str
+    url_key: str | None
+    bands: list[int]
+
+
+def prepare(article: Article, settings: DedupSettings) -> Prepared:
+    """Normalise the text, find the URL id and (for long enough texts) the LSH band keys."""
+    normal = normalise_text(article.text or "")
+    bands = band_keys(normal) if len(normal) >= settings.min_chars else []
+    return Prepared(normal, url_key(article.canonical_url or article.url), bands)
+
+
+@dataclass
+class Link:
+    """`article_id` is a near-duplicate of `canonical` (found by `method`, with `score`)."""
+
+    article_id: str
+    canonical: str
+    method: str
+    score: float
+
+
+def link_near_duplicates(
+    articles: list[Article],
+    prepared: dict[str, Prepared],
+    stored: dict[str, NearCandidate],
+    stored_pairs: set[tuple[str, str]],
+    settings: DedupSettings,
+) -> list[Link]:
+    """Verify candidate pairs, group them, and point every member at its group's earliest article.
+
+    `prepared` covers the new articles that are not exact duplicates; `stored` holds the
+    canonical stored articles that share a blocking key with one of them, and
+    `stored_pairs` the (new id, stored id) pairs. Returns a link for each new article that
+    is a near-duplicate, and for each stored canonical article that an earlier new article
+    displaces.
+    """
+    published = {a.article_id: a.published_at or a.fetched_at for a in articles}
+    published.update({i: c.published_at for i, c in stored.items()})
+    normal = {i: p.normalised for i, p in prepared.items()}
+    url_keys = {i: p.url_key for i, p in prepared.items()}
+    url_keys.update({i: c.url_key for i, c in stored.items()})
+
+    pairs = set(stored_pairs)
+    by_key: dict[tuple, list[str]] = {}
+    for article_id, prep in prepared.items():
+        if prep.url_key:
+            by_key.setdefault(("url", prep.url_key), []).append(article_id)
+        for band, key in enumerate(prep.bands):
+            by_key.setdefault((band, key), []).append(article_id)
+    for members in by_key.values():
+        pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    evidence: dict[str, tuple[str, float]] = {}
+    for a, b in sorted(pairs):
+        if not _within(published.get(a), published.get(b), settings.window):
+            continue
+        if b not in normal:
+            normal[b] = normalise_text(stored[b].text or "")
+        verdict = _verify(normal[a], normal[b], url_keys.get(a), url_keys.get(b), settings)
+        if verdict is None:
+            continue
+        parent[root(a)] = root(b)
+        for member in (a, b):
+            if member not in evidence or verdict[1] > evidence[member][1]:
+                evidence[member] = verdict
+
+    groups: dict[str, set[str]] = {}
+    for member in evidence:
+        groups.setdefault(root(member), set()).add(member)
+    links = []
+    for members in groups.values():
+        ordered = sorted(members, key=lambda i: (published.get(i) or datetime.max, i))
+        canonical = ordered[0]
+        for member in ordered[1:]:
+            method, score = evidence[member]
+            links.append(Link(member, canonical, method, round(score, 1)))
+    return links
+
+
+def _within(a: datetime | None, b: datetime | None, window: timedelta) -> bool:
+    return a is None or b is None or abs(a - b) <= window
+
+
+def _verify(
+    text_a: str, text_b: str, key_a: str | None, key_b: str | None, settings: DedupSettings
+) -> tuple[str, float] | None:
+    score = fuzz.ratio(text_a, text_b) if text_a and text_b else 0.0
+    if key_a and key_a == key_b:
+        return "url", score  # the same outlet's article id: an update in place
+    if min(len(text_a), len(text_b)) < settings.min_chars:
+        return None
+    if score >= settings.near_threshold:
+        return "near", score
+    return None
+
+
+def apply_links(articles: list[Article], links: list[Link]) -> list[Link]:
+    """Mark new articles as near-duplicates; return the links that concern stored articles.
+
+    Exact duplicates of an article that turned out to be a near-duplicate follow it to
+    the group's canonical article, so `duplicate_of` never points at a duplicate.
+    """
+    by_id = {a.article_id: a for a in articles}
+    stored_links = []
+    target = {link.article_id: link.canonical for link in links}
+    for link in links:
+        article = by_id.get(link.article_id)
+        if article is None:
+            stored_links.append(link)
+            continue
+        article.duplicate_of, article.dup_method, article.dup_score = (
+            link.canonical,
+            link.method,
+            link.score,
+        )
+    for article in articles:
+        if article.dup_method == "hash" and article.duplicate_of in target:
+            article.duplicate_of = target[article.duplicate_of]
+    return stored_links

@@ -40,6 +40,7 @@ class Article:
     dup_method: str | None = None
     dup_score: float | None = None
     entry_hash: str | None = None
+    url_key: str | None = None
 
 
 @dataclass

@@ -6,8 +6,8 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from newsmon.dedup import Known
+from newsmon.dedup import Known, Link, NearCandidate, Prepared
 from newsmon.errors import WarehouseError
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
@@ -143,6 +143,75 @@ def known_keys(con: duckdb.DuckDBPyConnection, entries: Sequence[object]) -> Kno
     return known
 
 
+def near_candidates(
+    con: duckdb.DuckDBPyConnection,
+    prepared: dict[str, Prepared],
+    published: dict[str, datetime | None],
+    window: timedelta,
+) -> tuple[dict[str, NearCandidate], set[tuple[str, str]]]:
+    """Stored canonical articles sharing an LSH band or URL id with a new article, within the window.
+
+    Returns the candidates by id and the (new id, stored id) pairs; a stored duplicate
+    stands for its canonical article.
+    """
+    if not prepared:
+        return {}, set()
+    bands = [(i, b, k) for i, p in prepared.items() for b, k in enumerate(p.bands)]
+    urls = [(i, p.url_key) for i, p in prepared.items() if p.url_key]
+    con.register(
+        "batch_bands",
+        pa.table(
+            {
+                "new_id": [r[0] for r in bands],
+                "band": pa.array([r[1] for r in bands], pa.int16()),
+                "key": pa.array([r[2] for r in bands], pa.int64()),
+            }
+        ),
+    )
+    con.register(
+        "batch_urls", pa.table({"new_id": [u[0] for u in urls], "url_key": [u[1] for u in urls]})
+    )
+    con.register(
+        "batch_times",
+        pa.table(
+            {
+                "new_id": list(published),
+                "published": pa.array(list(published.values()), pa.timestamp("us")),
+            }
+        ),
+    )
+    try:
+        pairs = con.execute(
+            """
+            WITH hits AS (
+                SELECT b.new_id, l.article_id AS stored_id
+                FROM batch_bands AS b JOIN article_lsh AS l ON l.band = b.band AND l.key = b.key
+                UNION
+                SELECT u.new_id, a.article_id
+                FROM batch_urls AS u JOIN articles AS a ON a.url_key = u.url_key
+            )
+            SELECT DISTINCT h.new_id, coalesce(a.duplicate_of, a.article_id) AS stored_id
+            FROM hits AS h
+            JOIN articles AS a ON a.article_id = h.stored_id
+            JOIN batch_times AS t ON t.new_id = h.new_id
+            WHERE t.published IS NULL OR coalesce(a.published_at, a.fetched_at)
+                  BETWEEN t.published - ? AND t.published + ?
+            """,
+            [window, window],
+        ).fetchall()
+        ids = sorted({p[1] for p in pairs})
+        con.register("candidate_ids", pa.table({"article_id": ids}))
+        rows = con.execute(
+            "SELECT a.article_id, coalesce(a.published_at, a.fetched_at), a.text, a.url_key "
+            "FROM articles AS a JOIN candidate_ids USING (article_id)"
+        ).fetchall()
+    finally:
+        for name in ("batch_bands", "batch_urls", "batch_times", "candidate_ids"):
+            with suppress(duckdb.Error):
+                con.unregister(name)
+    return {r[0]: NearCandidate(*r) for r in rows}, set(pairs)
+
+
 def known_hashes(con: duckdb.DuckDBPyConnection, hashes: Sequence[str]) -> dict[str, str]:
     """content_hash -> article_id of the canonical stored article, for hashes already stored."""
     hashes = sorted({h for h in hashes if h})
@@ -182,6 +251,7 @@ ARTICLE_SCHEMA = pa.schema(
         ("dup_method", pa.string()),
         ("dup_score", pa.float64()),
         ("entry_hash", pa.string()),
+        ("url_key", pa.string()),
     ]
 )
 
@@ -269,16 +339,30 @@ def load_cycle(
     feeds: Sequence[FeedStatus],
     articles: Sequence[Article],
     updates: Sequence[Article] = (),
+    lsh: Sequence[tuple[str, int, int]] = (),
+    relinks: Sequence[Link] = (),
 ) -> int:
     """Write one cycle in a single transaction; return the rows added to `articles`.
 
     `articles` are new rows; `updates` revise stored articles in place, keeping the
-    replaced version in `article_revisions`.
+    replaced version in `article_revisions`; `lsh` rows are (article_id, band, key) for
+    near-duplicate blocking; `relinks` point stored articles (and their duplicates) at an
+    earlier canonical article found in this batch.
     """
     articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
         "run_id", pa.array([run.run_id] * len(articles), pa.string())
     )
     con.register("updated_articles", _arrow(updates, ARTICLE_SCHEMA))
+    ids, bands, keys = (list(col) for col in zip(*lsh, strict=True)) if lsh else ([], [], [])
+    con.register(
+        "new_lsh",
+        pa.table(
+            {"article_id": ids, "band": bands, "key": keys},
+            schema=pa.schema(
+                [("article_id", pa.string()), ("band", pa.int16()), ("key", pa.int64())]
+            ),
+        ),
+    )
     feeds_tbl = _feed_rows(feeds)
     con.register("new_articles", articles_tbl)
     con.register("new_feeds", feeds_tbl)
@@ -290,6 +374,17 @@ def load_cycle(
         added = con.execute("SELECT count(*) FROM articles").fetchone()[0] - before
         if updates:
             _revise(con, run)
+        con.execute("INSERT INTO article_lsh SELECT article_id, band, key FROM new_lsh")
+        for link in relinks:
+            con.execute(
+                "UPDATE articles SET duplicate_of = ?, dup_method = ?, dup_score = ? "
+                "WHERE article_id = ?",
+                [link.canonical, link.method, link.score, link.article_id],
+            )
+            con.execute(
+                "UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ?",
+                [link.canonical, link.article_id],
+            )
         con.execute(
             """
             INSERT INTO feeds AS f BY NAME
@@ -349,6 +444,7 @@ def load_cycle(
         con.unregister("new_articles")
         con.unregister("new_feeds")
         con.unregister("updated_articles")
+        con.unregister("new_lsh")
     return added
 
 

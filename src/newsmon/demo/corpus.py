@@ -57,7 +57,7 @@ class Corpus:
 
 
 def load_corpus() -> Corpus:
-    """Read corpus.yaml; syndicated copies get the body of the article they copy."""
+    """Read corpus.yaml; syndicated copies without a body of their own get the original's."""
     data = yaml.safe_load((_HERE / "corpus.yaml").read_text(encoding="utf-8"))
     outlets = {o["id"]: Outlet(**o) for o in data["outlets"]}
     articles = [
@@ -65,7 +65,7 @@ def load_corpus() -> Corpus:
     ]
     by_id = {a.id: a for a in articles}
     for article in articles:
-        if article.syndicated_from:
+        if article.syndicated_from and not article.body:
             article.body = by_id[article.syndicated_from].body
     return Corpus(outlets, articles)
 

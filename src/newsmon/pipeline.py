@@ -1,0 +1,54 @@
+"""Stage steps that need the warehouse and more than one module: deduplication of a batch."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+
+from newsmon import dedup, warehouse
+from newsmon.config import DedupSettings
+from newsmon.extract import Article
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deduplicated:
+    """What loading needs besides the articles: LSH rows and links for stored articles."""
+
+    lsh: list[tuple[str, int, int]] = field(default_factory=list)
+    relinks: list[dedup.Link] = field(default_factory=list)
+    by_method: Counter = field(default_factory=Counter)
+
+
+def deduplicate(
+    con: duckdb.DuckDBPyConnection,
+    articles: list[Article],
+    updates: list[Article],
+    settings: DedupSettings,
+) -> Deduplicated:
+    """Mark exact then near-duplicates of a batch, against itself and the warehouse."""
+    hashes = [dedup.content_hash(a.text) for a in articles]
+    dedup.mark_exact_duplicates(articles, warehouse.known_hashes(con, hashes))
+    for article in [*articles, *updates]:
+        article.url_key = dedup.url_key(article.canonical_url or article.url)
+    for article in updates:
+        article.content_hash = dedup.content_hash(article.text)
+    prepared = {
+        a.article_id: dedup.prepare(a, settings) for a in articles if a.duplicate_of is None
+    }
+    published = {
+        a.article_id: a.published_at or a.fetched_at for a in articles if a.article_id in prepared
+    }
+    stored, pairs = warehouse.near_candidates(con, prepared, published, settings.window)
+    links = dedup.link_near_duplicates(articles, prepared, stored, pairs, settings)
+    result = Deduplicated(
+        lsh=[(i, band, key) for i, p in prepared.items() for band, key in enumerate(p.bands)],
+        relinks=dedup.apply_links(articles, links),
+        by_method=Counter(a.dup_method for a in articles if a.duplicate_of is not None),
+    )
+    log.info("duplicates in batch: %s", dict(result.by_method))
+    return result
