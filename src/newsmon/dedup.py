@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,11 +33,11 @@ def normalise_text(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-def content_hash(text: str | None) -> str | None:
+def content_hash(text: str | None, normal: str | None = None) -> str | None:
     """SHA-1 of the normalised text, or None when the text is too short to compare."""
     if not text:
         return None
-    normal = normalise_text(text)
+    normal = normalise_text(text) if normal is None else normal
     if len(normal) < MIN_HASHED_CHARS:
         return None
     return hashlib.sha1(normal.encode("utf-8")).hexdigest()
@@ -103,7 +104,9 @@ def new_entries(entries: list[Entry], known: Known) -> tuple[list[Entry], list[E
     return fresh, updated, skipped
 
 
-def mark_exact_duplicates(articles: list[Article], known_hashes: dict[str, str]) -> list[Article]:
+def mark_exact_duplicates(
+    articles: list[Article], known_hashes: dict[str, str], normal: dict[str, str] | None = None
+) -> list[Article]:
     """Set content_hash; an article whose text is already stored points at it and drops its copy.
 
     The earliest published article of a batch is canonical. The duplicate keeps its row
@@ -112,7 +115,7 @@ def mark_exact_duplicates(articles: list[Article], known_hashes: dict[str, str])
     canonical = dict(known_hashes)
     order = sorted(articles, key=lambda a: (a.published_at or datetime.max, a.article_id))
     for article in order:
-        article.content_hash = content_hash(article.text)
+        article.content_hash = content_hash(article.text, (normal or {}).get(article.article_id))
         if article.content_hash is None:
             continue
         first = canonical.setdefault(article.content_hash, article.article_id)
@@ -159,6 +162,13 @@ def url_key(url: str | None) -> str | None:
     return f"{parts.hostname.removeprefix('www.')}#{number}"
 
 
+# Band keys are stored and compared across runs, so every hash here must be stable
+# across processes (no built-in hash()). crc32 is C-fast; MinHash's permutations
+# spread it, and they are computed once, not per article.
+_SEED_SIGNATURE = MinHash(num_perm=NUM_PERM, seed=20250516)
+_PERMUTATIONS, _SCHEME = _SEED_SIGNATURE.permutations, _SEED_SIGNATURE.scheme
+
+
 def band_keys(normalised: str) -> list[int]:
     """The article's LSH band keys (signed 64-bit, one per band) from a MinHash of its text."""
     words = normalised.split()
@@ -166,7 +176,9 @@ def band_keys(normalised: str) -> list[int]:
         " ".join(words[i : i + SHINGLE_WORDS]).encode()
         for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
     }
-    signature = MinHash(num_perm=NUM_PERM, seed=20250516)
+    signature = MinHash(
+        num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=_PERMUTATIONS, scheme=_SCHEME
+    )
     signature.update_batch(list(shingles))
     values = signature.hashvalues
     return [
@@ -198,9 +210,9 @@ class Prepared:
     bands: list[int]
 
 
-def prepare(article: Article, settings: DedupSettings) -> Prepared:
+def prepare(article: Article, settings: DedupSettings, normal: str | None = None) -> Prepared:
     """Normalise the text, find the URL id and (for long enough texts) the LSH band keys."""
-    normal = normalise_text(article.text or "")
+    normal = normalise_text(article.text or "") if normal is None else normal
     bands = band_keys(normal) if len(normal) >= settings.min_chars else []
     return Prepared(normal, url_key(article.canonical_url or article.url), bands)
 

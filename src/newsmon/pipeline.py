@@ -31,8 +31,10 @@ def deduplicate(
     settings: DedupSettings,
 ) -> Deduplicated:
     """Mark exact then near-duplicates of a batch, against itself and the warehouse."""
-    hashes = [dedup.content_hash(a.text) for a in articles]
-    dedup.mark_exact_duplicates(articles, warehouse.known_hashes(con, hashes))
+    # Normalise each text once; hashing, shingling and verification all use it.
+    normal = {a.article_id: dedup.normalise_text(a.text or "") for a in articles}
+    hashes = [dedup.content_hash(a.text, normal[a.article_id]) for a in articles]
+    dedup.mark_exact_duplicates(articles, warehouse.known_hashes(con, hashes), normal)
     for article in [*articles, *updates]:
         article.url_key = dedup.url_key(article.canonical_url or article.url)
     for article in updates:
