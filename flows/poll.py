@@ -11,9 +11,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 
-from newsmon import dedup, extract, feeds, fetch, pipeline, schedule, warehouse
+from newsmon import dedup, entities, extract, feeds, fetch, pipeline, schedule, warehouse
 from newsmon.batching import chunks, chunks_by_host
-from newsmon.config import DedupSettings, Feed, Settings, load_sources
+from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sources
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 
@@ -73,23 +73,42 @@ def extract_batch(
 
 
 @task
+def find_entities(
+    batch: list[Article], topics: list[Topic], settings: NlpSettings
+) -> dict[str, entities.ArticleEntities]:
+    """Entities and topics of a batch of articles (spaCy NER plus the watch lists)."""
+    extractor = entities.extractor_for(topics, settings)
+    texts = [entities.article_text(a.title, a.text) for a in batch]
+    return dict(zip((a.article_id for a in batch), extractor.extract(texts), strict=True))
+
+
+@task
 def load(
     db: Path,
     run: warehouse.RunRecord,
     statuses: list[FeedStatus],
     articles: list[Article],
     updates: list[Article],
-    settings: DedupSettings,
+    found_entities: dict[str, entities.ArticleEntities],
+    config: Sources,
 ) -> tuple[warehouse.RunRecord, dict[str, int]]:
     """Find exact and near-duplicates against the warehouse and load the cycle in one transaction."""
     with warehouse.connect(db) as con:
-        found = pipeline.deduplicate(con, articles, updates, settings)
+        found = pipeline.deduplicate(con, articles, updates, config.settings.dedup)
         run.duplicates_marked = sum(found.by_method.values())
         run.text_from_page = sum(a.text_source == "page" for a in articles)
         run.text_from_feed = len(articles) - run.text_from_page
         run.finished_at = _now()
         warehouse.load_cycle(
-            con, run, statuses, articles, updates, lsh=found.lsh, relinks=found.relinks
+            con,
+            run,
+            statuses,
+            articles,
+            updates,
+            lsh=found.lsh,
+            relinks=found.relinks,
+            entities=found_entities,
+            roles=entities.roles(config.topics),
         )
     return run, dict(found.by_method)
 
@@ -165,8 +184,13 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     built = {a.article_id: a for future in extract_futures for a in future.result()}
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]
+    entity_futures = [
+        find_entities.submit(part, config.topics, settings.nlp)
+        for part in chunks(articles + updates, ARTICLES_PER_TASK)
+    ]
+    found_entities = {k: v for future in entity_futures for k, v in future.result().items()}
 
-    run, by_method = load(db_path, run, statuses, articles, updates, settings.dedup)
+    run, by_method = load(db_path, run, statuses, articles, updates, found_entities, config)
     logger.info(
         "stored %d articles (%d page text, %d feed text, %d duplicates), updated %d, in %s",
         run.articles_new,

@@ -86,12 +86,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     workdir: Path = args.dir
     db = args.db or workdir / "demo.duckdb"
+    # The demo watches what the project's sources file watches (the Istanbul talks).
+    topics = []
+    if args.sources.exists():
+        topics = [
+            t.model_dump(mode="json", exclude_none=True) for t in load_sources(args.sources).topics
+        ]
     with serve_corpus(args.port) as (site, corpus):
         print(
             f"serving the demo corpus ({len(corpus.articles)} articles, "
             f"{len(corpus.outlets)} outlets) at {site.base_url}"
         )
-        sources = write_sources(workdir / "sources.yaml", site, corpus, db)
+        sources = write_sources(workdir / "sources.yaml", site, corpus, db, topics)
         result = _run_flow(sources, db, force=True)
     _print_summary(result)
     print(f"demo sources file: {sources}")
@@ -221,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="demo work folder (default: %(default)s)",
     )
     demo.add_argument("--db", type=Path, help="warehouse file (default: DIR/demo.duckdb)")
+    sources_option(demo)  # only its topics are used
     demo.add_argument(
         "--port",
         type=int,

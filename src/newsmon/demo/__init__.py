@@ -34,8 +34,11 @@ def serve_corpus(port: int = DEFAULT_PORT) -> Iterator[tuple[StaticSite, Corpus]
         yield site, corpus
 
 
-def write_sources(path: Path, site: StaticSite, corpus: Corpus, warehouse: Path) -> Path:
-    """Write the sources file that points newsmon at the served corpus."""
+def write_sources(
+    path: Path, site: StaticSite, corpus: Corpus, warehouse: Path, topics: list[dict] | None = None
+) -> Path:
+    """Write the sources file that points newsmon at the served corpus (with these topics)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(sources_yaml(corpus, site.base_url, str(warehouse.resolve())), encoding="utf-8")
+    text = sources_yaml(corpus, site.base_url, str(warehouse.resolve()), topics)
+    path.write_text(text, encoding="utf-8")
     return path

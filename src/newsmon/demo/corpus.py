@@ -189,20 +189,23 @@ def routes(corpus: Corpus, base_url: str) -> dict[str, Response]:
     return out
 
 
-def sources_yaml(corpus: Corpus, base_url: str, warehouse: str) -> str:
+def sources_yaml(
+    corpus: Corpus, base_url: str, warehouse: str, topics: list[dict] | None = None
+) -> str:
     """A sources file listing the demo feeds (loopback, so private networks are allowed)."""
-    lines = ["# Written by `newsmon demo`: the bundled corpus served on loopback.", "feeds:"]
-    for outlet in corpus.outlets.values():
-        lines += [
-            f"  - id: {outlet.id}",
-            f"    name: {outlet.name!r}",
-            f"    url: {base_url}/{outlet.id}/feed.xml",
-            f"    language: {outlet.language}",
-            "    tags: [demo]",
-        ]
-    lines += [
-        "settings:",
-        f"  warehouse: {warehouse}",
-        "  allow_private_networks: true",
-    ]
-    return "\n".join(lines) + "\n"
+    data = {
+        "feeds": [
+            {
+                "id": outlet.id,
+                "name": outlet.name,
+                "url": f"{base_url}/{outlet.id}/feed.xml",
+                "language": outlet.language,
+                "tags": ["demo"],
+            }
+            for outlet in corpus.outlets.values()
+        ],
+        "topics": topics or [],
+        "settings": {"warehouse": warehouse, "allow_private_networks": True},
+    }
+    header = "# Written by `newsmon demo`: the bundled corpus served on loopback.\n"
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,359 @@
+"""Entities: watch-list matching and NER discovery, with one canonical name per entity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+import pycountry
+from rapidfuzz import fuzz, process
+
+from newsmon.config import NlpSettings, Topic, WatchEntity
+
+log = logging.getLogger(__name__)
+
+KINDS = ("person", "organisation", "country", "place")
+# spaCy labels kept for discovery; NORP ("Russian") only counts when it names a country.
+_LABEL_KIND = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "country",
+}
+
+# Short names for countries whose ISO name is not what the news says.
+_COUNTRY_NAMES = {
+    "RU": "Russia",
+    "US": "United States",
+    "GB": "United Kingdom",
+    "KR": "South Korea",
+    "KP": "North Korea",
+    "IR": "Iran",
+    "SY": "Syria",
+    "VE": "Venezuela",
+    "TW": "Taiwan",
+    "MD": "Moldova",
+    "VN": "Vietnam",
+    "BO": "Bolivia",
+    "TZ": "Tanzania",
+    "CZ": "Czechia",
+    "TR": "Türkiye",
+    "VA": "Vatican City",
+    "PS": "Palestine",
+    "LA": "Laos",
+    "CD": "DR Congo",
+}
+# Names and demonyms that pycountry's exact lookup does not know.
+_COUNTRY_ALIASES = {
+    "russia": "RU",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "britain": "GB",
+    "great britain": "GB",
+    "uk": "GB",
+    "u.k.": "GB",
+    "u.k": "GB",
+    "u.s": "US",
+    "america": "US",
+    "u.s.": "US",
+    "usa": "US",
+    "the united states": "US",
+    "vatican": "VA",
+    "the vatican": "VA",
+    "holy see": "VA",
+    "north korea": "KP",
+    "syria": "SY",
+    "iran": "IR",
+    "palestine": "PS",
+    "gaza": "PS",
+    "czech republic": "CZ",
+    "moldova": "MD",
+    "russian": "RU",
+    "ukrainian": "UA",
+    "turkish": "TR",
+    "american": "US",
+    "british": "GB",
+    "french": "FR",
+    "german": "DE",
+    "polish": "PL",
+    "chinese": "CN",
+    "indian": "IN",
+    "pakistani": "PK",
+    "israeli": "IL",
+    "palestinian": "PS",
+    "iranian": "IR",
+    "belarusian": "BY",
+    "romanian": "RO",
+    "portuguese": "PT",
+    "south korean": "KR",
+    "north korean": "KP",
+    "japanese": "JP",
+    "italian": "IT",
+    "spanish": "ES",
+    "syrian": "SY",
+    "georgian": "GE",
+    "hungarian": "HU",
+    "austrian": "AT",
+    "swiss": "CH",
+    "dutch": "NL",
+    "belgian": "BE",
+    "swedish": "SE",
+    "finnish": "FI",
+    "norwegian": "NO",
+    "danish": "DK",
+    "greek": "GR",
+    "saudi": "SA",
+    "qatari": "QA",
+    "egyptian": "EG",
+    "canadian": "CA",
+    "australian": "AU",
+    "mexican": "MX",
+    "brazilian": "BR",
+    "estonian": "EE",
+    "latvian": "LV",
+    "lithuanian": "LT",
+    "slovak": "SK",
+    "czech": "CZ",
+    "bulgarian": "BG",
+    "serbian": "RS",
+    "croatian": "HR",
+    "moldovan": "MD",
+    "azerbaijani": "AZ",
+    "armenian": "AM",
+    "kazakh": "KZ",
+    "emirati": "AE",
+}
+_SPACE = re.compile(r"\s+")
+_TRIM = re.compile(r"^(?:the\s+)|(?:'s|’s)$", re.IGNORECASE)
+
+
+@cache
+def country_code(name: str) -> str | None:
+    """ISO 3166 alpha-2 code for a country name, code or demonym ('Russian' -> 'RU')."""
+    key = _SPACE.sub(" ", name.strip().casefold())
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    try:
+        return pycountry.countries.lookup(key).alpha_2
+    except LookupError:
+        return None
+
+
+def country_name(code: str) -> str:
+    """The name newsmon uses for a country code."""
+    if code in _COUNTRY_NAMES:
+        return _COUNTRY_NAMES[code]
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name
+
+
+def entity_id(kind: str, name: str) -> str:
+    """A stable id for an entity: its kind and case-folded canonical name."""
+    return hashlib.sha256(f"{kind}:{name.casefold()}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """An entity as the extractor names it, before it is matched with stored entities."""
+
+    name: str
+    kind: str
+    source: str  # 'watchlist' | 'ner'
+
+    @property
+    def id(self) -> str:
+        return entity_id(self.kind, self.name)
+
+
+@dataclass
+class Mention:
+    """All mentions of one entity in one article."""
+
+    entity: EntityRef
+    count: int
+    first_offset: int
+    surfaces: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ArticleEntities:
+    """What the entity stage found in one article."""
+
+    mentions: list[Mention]
+    topics: dict[str, float]  # topic id -> score, only topics that pass their threshold
+
+
+def load_model(packages: Iterable[str], exclude: Iterable[str] = ()):
+    """Load the first installed spaCy model package of `packages`."""
+    import spacy  # imported here: loading spaCy costs a second, only the NLP stages need it
+
+    tried = []
+    for package in packages:
+        try:
+            return spacy.load(package, exclude=list(exclude))
+        except OSError:
+            tried.append(package)
+    raise RuntimeError(f"no spaCy model installed (tried {', '.join(tried)}); see README")
+
+
+class EntityExtractor:
+    """Finds watch-list entities (one multi-pattern pass, plus fuzzy variants) and new names."""
+
+    def __init__(self, topics: list[Topic], settings: NlpSettings, nlp=None):
+        from spacy.matcher import PhraseMatcher
+
+        self.settings = settings
+        self.topics = topics
+        # NER needs only the tokenizer, tok2vec and ner: leave the rest out for speed.
+        self.nlp = nlp or load_model(
+            settings.models, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+        )
+        self.watch: dict[str, EntityRef] = {}  # alias (case-folded) -> entity
+        self.topic_entities: dict[str, set[EntityRef]] = {}
+        self.watch_countries: dict[str, EntityRef] = {}  # ISO code -> watch-list country
+        for topic in topics:
+            refs = self.topic_entities.setdefault(topic.id, set())
+            for entity in topic.entities:
+                ref = _watch_ref(entity)
+                refs.add(ref)
+                for alias in (entity.name, *entity.aliases):
+                    self.watch.setdefault(alias.casefold(), ref)
+                if entity.kind == "country":
+                    for alias in (entity.name, *entity.aliases):
+                        code = country_code(alias)
+                        if code:
+                            self.watch_countries.setdefault(code, ref)
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        aliases = sorted(self.watch)
+        self.matcher.add("WATCH", list(self.nlp.tokenizer.pipe(aliases)))
+        self.keywords = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        for topic in topics:
+            if topic.keywords:
+                self.keywords.add(topic.id, list(self.nlp.tokenizer.pipe(topic.keywords)))
+        self._fuzzy: dict[str, list[str]] = {}
+        for alias, ref in self.watch.items():
+            self._fuzzy.setdefault(ref.kind, []).append(alias)
+
+    def extract(self, texts: Iterable[str | None]) -> Iterator[ArticleEntities]:
+        """Entities and topic scores of each text, in order (nlp.pipe in batches)."""
+        docs = self.nlp.pipe(
+            ((t or "")[: self.settings.max_chars] for t in texts),
+            batch_size=self.settings.batch_size,
+            n_process=self.settings.processes,
+        )
+        for doc in docs:
+            yield self._article(doc)
+
+    def _article(self, doc) -> ArticleEntities:
+        found: list[tuple[EntityRef, int, str]] = []  # (entity, offset, surface)
+        covered: set[int] = set()
+        for _, start, end in self.matcher(doc):
+            span = doc[start:end]
+            if covered & set(range(start, end)):
+                continue  # overlapping aliases: the longest came first
+            covered.update(range(start, end))
+            found.append((self.watch[span.text.casefold()], span.start_char, span.text))
+        people: dict[str, EntityRef] = {}  # surname -> full-name person seen in this article
+        for ref, _, _ in found:
+            if ref.kind == "person":
+                people.setdefault(ref.name.split()[-1].casefold(), ref)
+        for ent in doc.ents:
+            kind = _LABEL_KIND.get(ent.label_)
+            if kind is None or covered & set(range(ent.start, ent.end)):
+                continue
+            ref = self._resolve(ent.text, kind, people)
+            if ref is None:
+                continue
+            covered.update(range(ent.start, ent.end))
+            if ref.kind == "person" and len(ref.name.split()) > 1:
+                people.setdefault(ref.name.split()[-1].casefold(), ref)
+            found.append((ref, ent.start_char, ent.text))
+        mentions: dict[EntityRef, Mention] = {}
+        for ref, offset, surface in sorted(found, key=lambda f: f[1]):
+            mention = mentions.get(ref)
+            if mention is None:
+                mentions[ref] = Mention(ref, 1, offset, {surface})
+            else:
+                mention.count += 1
+                mention.surfaces.add(surface)
+        return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
+
+    def _resolve(self, text: str, kind: str, people: dict[str, EntityRef]) -> EntityRef | None:
+        name = _TRIM.sub("", _SPACE.sub(" ", text.strip())).strip(" .,;:-\"'“”‘’")
+        if len(name) < 2 or any(ch.isdigit() for ch in name):
+            return None
+        if kind in ("place", "country"):
+            code = country_code(name)
+            if code:
+                return self.watch_countries.get(code) or EntityRef(
+                    country_name(code), "country", "ner"
+                )
+            if kind == "country":
+                return None  # a NORP that is not a nationality: a party, a religion
+        if name.isupper() and len(name) > 5 and kind != "organisation":
+            return None
+        if kind == "person" and len(name.split()) == 1 and name.casefold() in people:
+            return people[name.casefold()]  # "Umerov" after "Rustem Umerov"
+        for candidate_kind in (kind, "country") if kind == "place" else (kind,):
+            choices = self._fuzzy.get(candidate_kind)
+            if not choices:
+                continue
+            # Spelling and transliteration variants: Zelenskiy, Medinskiy, Turkiye.
+            best = process.extractOne(
+                name.casefold(),
+                choices,
+                scorer=fuzz.ratio,
+                score_cutoff=self.settings.fuzzy_threshold,
+            )
+            if best:
+                return self.watch[best[0]]
+        if name.isupper() and len(name) > 5:
+            return None  # a dateline ("ISTANBUL") or shouting, not a name
+        return EntityRef(name, kind, "ner")
+
+    def _topics(self, doc, mentions: dict[EntityRef, Mention]) -> dict[str, float]:
+        keyword_hits: dict[str, set[str]] = {}
+        for match_id, start, end in self.keywords(doc):
+            topic = self.nlp.vocab.strings[match_id]
+            keyword_hits.setdefault(topic, set()).add(doc[start:end].text.casefold())
+        scores = {}
+        for topic in self.topics:
+            entities = self.topic_entities.get(topic.id, set()) & mentions.keys()
+            score = float(len(entities) + len(keyword_hits.get(topic.id, ())))
+            if score >= topic.threshold:
+                scores[topic.id] = score
+        return scores
+
+
+_EXTRACTORS: dict[str, EntityExtractor] = {}
+
+
+def extractor_for(topics: list[Topic], settings: NlpSettings) -> EntityExtractor:
+    """One extractor per process and configuration: loading the model costs about a second."""
+    key = json.dumps(
+        [[t.model_dump(mode="json") for t in topics], settings.model_dump(mode="json")]
+    )
+    if key not in _EXTRACTORS:
+        _EXTRACTORS[key] = EntityExtractor(topics, settings)
+    return _EXTRACTORS[key]
+
+
+def roles(topics: list[Topic]) -> dict[str, str]:
+    """Watch-list entity name -> role, for the entities table."""
+    return {e.name: e.role for t in topics for e in t.entities if e.role}
+
+
+def article_text(title: str | None, text: str | None) -> str:
+    """What the entity stage reads: the headline, then the text (offsets count from here)."""
+    return "\n".join(part for part in (title, text) if part)
+
+
+def _watch_ref(entity: WatchEntity) -> EntityRef:
+    return EntityRef(entity.name, entity.kind, "watchlist")
