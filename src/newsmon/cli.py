@@ -183,6 +183,25 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from newsmon import pipeline
+
+    sources = load_sources(args.sources)
+    db = args.db or sources.settings.warehouse
+    if not Path(db).exists():
+        raise NewsmonError(f"{db}: no warehouse here yet (run `newsmon run` first)")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreprocessed {done:,} of {total:,} articles", end="", file=sys.stderr, flush=True)
+
+    with warehouse.connect(db) as con:
+        done = pipeline.reprocess(con, sources, progress=progress)
+        entities_count = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
+    print(file=sys.stderr)
+    print(f"reprocessed {done} articles from stored text; {entities_count} entities in {db}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
@@ -216,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--enable", metavar="ID", help="re-enable a feed disabled after repeated errors"
     )
     feeds.set_defaults(func=cmd_feeds)
+
+    reprocess = commands.add_parser(
+        "reprocess",
+        help="recompute entities and topics from stored text (after a watch list changes)",
+    )
+    sources_option(reprocess)
+    reprocess.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    reprocess.set_defaults(func=cmd_reprocess)
 
     demo = commands.add_parser(
         "demo", help="serve the bundled corpus on loopback and run one cycle"

@@ -132,6 +132,29 @@ _COUNTRY_ALIASES = {
 }
 _SPACE = re.compile(r"\s+")
 _TRIM = re.compile(r"^(?:the\s+)|(?:'s|’s)$", re.IGNORECASE)
+# Titles are not part of a name: "Pope Leo XIV" and "Leo XIV" are one person.
+_TITLES = re.compile(
+    r"^(?:(?:president|prime minister|pope|chancellor|minister|foreign minister|defence minister|"
+    r"secretary of state|secretary|senator|general|gen\.|mr\.?|mrs\.?|ms\.?|dr\.?|sir|king|queen|"
+    r"prince|princess|sheikh|rep\.|sen\.)\s+)+",
+    re.IGNORECASE,
+)
+
+
+def _clean(text: str) -> str:
+    name = _TRIM.sub("", _SPACE.sub(" ", text.strip())).strip(" .,;:-\"'“”‘’")
+    return _TITLES.sub("", name) if " " in name else name
+
+
+def _name_parts(people: Iterable[EntityRef]) -> dict[str, EntityRef]:
+    """First and last names of full-name people, where they point at one person only."""
+    parts: dict[str, set[EntityRef]] = {}
+    for ref in people:
+        tokens = ref.name.split()
+        if len(tokens) > 1:
+            for token in (tokens[0], tokens[-1]):
+                parts.setdefault(token.casefold(), set()).add(ref)
+    return {token: next(iter(refs)) for token, refs in parts.items() if len(refs) == 1}
 
 
 @cache
@@ -260,21 +283,26 @@ class EntityExtractor:
                 continue  # overlapping aliases: the longest came first
             covered.update(range(start, end))
             found.append((self.watch[span.text.casefold()], span.start_char, span.text))
-        people: dict[str, EntityRef] = {}  # surname -> full-name person seen in this article
-        for ref, _, _ in found:
-            if ref.kind == "person":
-                people.setdefault(ref.name.split()[-1].casefold(), ref)
+        # Resolve full names first, then lone names against them: "Umerov" and "Keir"
+        # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
+        pending = []
         for ent in doc.ents:
             kind = _LABEL_KIND.get(ent.label_)
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
-            ref = self._resolve(ent.text, kind, people)
-            if ref is None:
+            name = _clean(ent.text)
+            if kind == "person" and name and len(name.split()) == 1:
+                pending.append((ent, name))
                 continue
-            covered.update(range(ent.start, ent.end))
-            if ref.kind == "person" and len(ref.name.split()) > 1:
-                people.setdefault(ref.name.split()[-1].casefold(), ref)
-            found.append((ref, ent.start_char, ent.text))
+            ref = self._resolve(name, kind)
+            if ref is not None:
+                covered.update(range(ent.start, ent.end))
+                found.append((ref, ent.start_char, ent.text))
+        people = _name_parts(ref for ref, _, _ in found if ref.kind == "person")
+        for ent, name in pending:
+            ref = people.get(name.casefold()) or self._resolve(name, "person", lone=True)
+            if ref is not None:
+                found.append((ref, ent.start_char, ent.text))
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
@@ -285,9 +313,8 @@ class EntityExtractor:
                 mention.surfaces.add(surface)
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
 
-    def _resolve(self, text: str, kind: str, people: dict[str, EntityRef]) -> EntityRef | None:
-        name = _TRIM.sub("", _SPACE.sub(" ", text.strip())).strip(" .,;:-\"'“”‘’")
-        if len(name) < 2 or any(ch.isdigit() for ch in name):
+    def _resolve(self, name: str | None, kind: str, lone: bool = False) -> EntityRef | None:
+        if not name or len(name) < 2 or any(ch.isdigit() for ch in name):
             return None
         if kind in ("place", "country"):
             code = country_code(name)
@@ -299,8 +326,6 @@ class EntityExtractor:
                 return None  # a NORP that is not a nationality: a party, a religion
         if name.isupper() and len(name) > 5 and kind != "organisation":
             return None
-        if kind == "person" and len(name.split()) == 1 and name.casefold() in people:
-            return people[name.casefold()]  # "Umerov" after "Rustem Umerov"
         for candidate_kind in (kind, "country") if kind == "place" else (kind,):
             choices = self._fuzzy.get(candidate_kind)
             if not choices:
@@ -316,6 +341,10 @@ class EntityExtractor:
                 return self.watch[best[0]]
         if name.isupper() and len(name) > 5:
             return None  # a dateline ("ISTANBUL") or shouting, not a name
+        if lone:
+            # A lone capitalised word tagged PERSON with no full name beside it is as often
+            # a common word ("Turnout", "Law") as a person: discovery keeps full names only.
+            return None
         return EntityRef(name, kind, "ner")
 
     def _topics(self, doc, mentions: dict[EntityRef, Mention]) -> dict[str, float]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import duckdb
 
-from newsmon import dedup, warehouse
-from newsmon.config import DedupSettings
+from newsmon import dedup, entities, warehouse
+from newsmon.config import DedupSettings, Sources
 from newsmon.extract import Article
 
 log = logging.getLogger(__name__)
@@ -54,3 +56,45 @@ def deduplicate(
     )
     log.info("duplicates in batch: %s", dict(result.by_method))
     return result
+
+
+def reprocess(
+    con: duckdb.DuckDBPyConnection,
+    sources: Sources,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Recompute entities and topics of every stored article from its stored text.
+
+    Nothing is refetched; each batch replaces its articles' mentions and topics in one
+    transaction, so running it twice gives the same rows. Returns the articles processed.
+    """
+    extractor = entities.extractor_for(sources.topics, sources.settings.nlp)
+    roles = entities.roles(sources.topics)
+    total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
+    done, after = 0, None
+    now = datetime.now(UTC).replace(tzinfo=None)
+    while rows := warehouse.texts_for_reprocessing(con, after, batch_size):
+        texts = [entities.article_text(title, text) for _, title, text in rows]
+        found = dict(zip((r[0] for r in rows), extractor.extract(texts), strict=True))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            warehouse.store_entities(con, found, now, roles)
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        done += len(rows)
+        after = rows[-1][0]
+        if progress:
+            progress(done, total)
+    # Names no article mentions any more (an old NER reading, now a watch-list alias) go.
+    con.execute(
+        "DELETE FROM entity_aliases WHERE entity_id IN (SELECT entity_id FROM entities "
+        "WHERE source = 'ner' AND entity_id NOT IN (SELECT entity_id FROM mentions))"
+    )
+    con.execute(
+        "DELETE FROM entities WHERE source = 'ner' "
+        "AND entity_id NOT IN (SELECT entity_id FROM mentions)"
+    )
+    return done

@@ -600,7 +600,15 @@ def store_entities(
         con.register(name, table)
     try:
         before = con.execute("SELECT count(*) FROM entities").fetchone()[0]
-        con.execute("INSERT OR IGNORE INTO entities BY NAME SELECT * FROM new_entities")
+        # A discovered name later put on a watch list becomes a watch-list entity.
+        con.execute(
+            """
+            INSERT INTO entities AS e BY NAME SELECT * FROM new_entities
+            ON CONFLICT (entity_id) DO UPDATE SET
+                source = CASE WHEN excluded.source = 'watchlist' THEN 'watchlist' ELSE e.source END,
+                role = coalesce(excluded.role, e.role)
+            """
+        )
         con.execute(
             "INSERT OR IGNORE INTO entity_aliases SELECT DISTINCT alias, entity_id FROM new_aliases"
         )
@@ -613,9 +621,27 @@ def store_entities(
         con.execute("INSERT INTO mentions BY NAME SELECT * FROM new_mentions")
         con.execute("INSERT INTO article_topics BY NAME SELECT * FROM new_topics")
         return con.execute("SELECT count(*) FROM entities").fetchall()[0][0] - before
+
     finally:
         for name in tables:
             con.unregister(name)
+
+
+def texts_for_reprocessing(
+    con: duckdb.DuckDBPyConnection, after: str | None, limit: int
+) -> list[tuple[str, str | None, str | None]]:
+    """The next `limit` articles after id `after`: (article_id, title, text); exact duplicates
+    read their canonical article's text."""
+    return con.execute(
+        """
+        SELECT a.article_id, a.title, coalesce(a.text, c.text)
+        FROM articles AS a LEFT JOIN articles AS c ON c.article_id = a.duplicate_of
+        WHERE a.article_id > coalesce(?, '')
+        ORDER BY a.article_id
+        LIMIT ?
+        """,
+        [after, limit],
+    ).fetchall()
 
 
 _ENTITY_SCHEMA = pa.schema(
