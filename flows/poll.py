@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from newsmon import dedup, entities, extract, feeds, fetch, pipeline, schedule, warehouse
+from newsmon import dedup, entities, extract, feeds, fetch, pipeline, schedule, summary, warehouse
 from newsmon.batching import chunks, chunks_by_host
 from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sources
 from newsmon.extract import Article
@@ -113,6 +114,19 @@ def load(
     return run, dict(found.by_method)
 
 
+@task
+def publish_summary(db: Path, run_id: str) -> None:
+    """Markdown and table artifacts of the run, for the Prefect UI."""
+    with warehouse.connect(db) as con:
+        markdown = summary.run_markdown(con, run_id)
+        table = summary.new_articles_table(con, run_id)
+    create_markdown_artifact(markdown, key="poll-summary", description="What this poll run did")
+    if table:
+        create_table_artifact(
+            table, key="poll-new-articles", description="New articles of this run"
+        )
+
+
 @flow(name="poll_feeds", log_prints=True)
 def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool = False) -> dict:
     """Poll the feeds that are due, fetch and extract new articles, and load them into DuckDB.
@@ -200,7 +214,8 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
         run.articles_updated,
         db_path,
     )
-    summary = asdict(run)
-    summary["warehouse"] = str(db_path)
-    summary["duplicates_by_method"] = by_method
-    return summary
+    publish_summary(db_path, run.run_id)
+    result = asdict(run)
+    result["warehouse"] = str(db_path)
+    result["duplicates_by_method"] = by_method
+    return result

@@ -150,3 +150,30 @@ def test_real_may_2025_feeds_land_with_feed_text(site, tmp_path):
     paths = [path for path, _ in site.requests]
     assert all(p.startswith("/offline/") or p.endswith(".xml") or p == "/robots.txt" for p in paths)
     assert paths.count("/robots.txt") == 1  # read once per site and cached
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_each_run_publishes_a_markdown_summary_and_a_table(newsroom):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    sources, db = newsroom
+    result = poll_feeds(sources=str(sources))
+
+    async def latest(key):
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+            return sorted(found, key=lambda a: a.created)[-1]
+
+    markdown = asyncio.run(latest("poll-summary"))
+    table = asyncio.run(latest("poll-new-articles"))
+    assert str(markdown.flow_run_id) == result["run_id"]
+    assert "| new articles | 4 (2 page text, 2 feed text) |" in markdown.data
+    assert "| down | HTTP 404 |" in markdown.data
+    assert "same text 1" in markdown.data
+    assert str(table.flow_run_id) == result["run_id"]
+    assert "Exchange completed" in str(table.data)
