@@ -12,7 +12,18 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from newsmon import dedup, entities, extract, feeds, fetch, pipeline, schedule, summary, warehouse
+from newsmon import (
+    dedup,
+    entities,
+    extract,
+    feeds,
+    fetch,
+    pipeline,
+    schedule,
+    staging,
+    summary,
+    warehouse,
+)
 from newsmon.batching import chunks, chunks_by_host
 from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sources
 from newsmon.extract import Article
@@ -30,8 +41,8 @@ def _now() -> datetime:
 @task
 def read_states(db: Path) -> dict[str, schedule.PollState]:
     """The polling state of every feed the warehouse knows."""
-    with warehouse.connect(db) as con:
-        return warehouse.poll_states(con)
+    with pipeline.reading(db) as con:
+        return warehouse.poll_states(con) if con is not None else {}
 
 
 # Only network work retries; fetch errors per URL are data, so a retry here
@@ -47,8 +58,10 @@ def poll_batch(
 @task
 def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], list[Entry], Counter]:
     """Split entries into new, updated (stored but changed) and skipped."""
-    with warehouse.connect(db) as con:
-        known = warehouse.known_keys(con, entries)
+    with pipeline.reading(db) as con:
+        # Read from the snapshot when the file is busy: an entry it misses is loaded
+        # once anyway (the load ignores ids already stored).
+        known = warehouse.known_keys(con, entries) if con is not None else dedup.Known()
     return dedup.new_entries(entries, known)
 
 
@@ -92,32 +105,19 @@ def load(
     updates: list[Article],
     found_entities: dict[str, entities.ArticleEntities],
     config: Sources,
-) -> tuple[warehouse.RunRecord, dict[str, int]]:
-    """Find exact and near-duplicates against the warehouse and load the cycle in one transaction."""
-    with warehouse.connect(db) as con:
-        found = pipeline.deduplicate(con, articles, updates, config.settings.dedup)
-        run.duplicates_marked = sum(found.by_method.values())
-        run.text_from_page = sum(a.text_source == "page" for a in articles)
-        run.text_from_feed = len(articles) - run.text_from_page
-        run.finished_at = _now()
-        warehouse.load_cycle(
-            con,
-            run,
-            statuses,
-            articles,
-            updates,
-            lsh=found.lsh,
-            relinks=found.relinks,
-            entities=found_entities,
-            roles=entities.roles(config.topics),
-        )
-    return run, dict(found.by_method)
+) -> tuple[str, warehouse.RunRecord, dict[str, int]]:
+    """Load staged batches and this one in one transaction each; stage it if the file stays busy."""
+    run.finished_at = _now()
+    batch = staging.Batch(run, statuses, articles, updates, found_entities)
+    outcome, by_method = pipeline.load_or_stage(db, batch, config, config.settings.lock_wait)
+    return outcome, batch.run, dict(by_method)
 
 
 @task
 def publish_summary(db: Path, run_id: str) -> None:
     """Markdown and table artifacts of the run, for the Prefect UI."""
-    with warehouse.connect(db) as con:
+    # The snapshot was refreshed by the load: reading it needs no lock.
+    with warehouse.connect(warehouse.snapshot_path(db), read_only=True) as con:
         markdown = summary.run_markdown(con, run_id)
         table = summary.new_articles_table(con, run_id)
     create_markdown_artifact(markdown, key="poll-summary", description="What this poll run did")
@@ -204,7 +204,9 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     ]
     found_entities = {k: v for future in entity_futures for k, v in future.result().items()}
 
-    run, by_method = load(db_path, run, statuses, articles, updates, found_entities, config)
+    outcome, run, by_method = load(
+        db_path, run, statuses, articles, updates, found_entities, config
+    )
     logger.info(
         "stored %d articles (%d page text, %d feed text, %d duplicates), updated %d, in %s",
         run.articles_new,
@@ -214,8 +216,12 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
         run.articles_updated,
         db_path,
     )
-    publish_summary(db_path, run.run_id)
+    if outcome == "loaded":
+        publish_summary(db_path, run.run_id)
+    else:
+        logger.warning("the warehouse stayed busy: this run's batch is staged for the next run")
     result = asdict(run)
     result["warehouse"] = str(db_path)
     result["duplicates_by_method"] = by_method
+    result["outcome"] = outcome
     return result

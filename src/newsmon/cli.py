@@ -30,7 +30,14 @@ def _run_flow(sources: Path, db: Path | None, force: bool) -> dict:
 
 
 def _print_summary(result: dict) -> None:
-    with warehouse.connect(result["warehouse"], read_only=True) as con:
+    if result.get("outcome") == "staged":
+        print(
+            f"the warehouse {result['warehouse']} was busy: this run's "
+            f"{result['entries_seen']} entries are staged and load first on the next run"
+        )
+        return
+    # The snapshot was refreshed by the load; reading it needs no lock on the live file.
+    with warehouse.connect(warehouse.snapshot_path(result["warehouse"]), read_only=True) as con:
         rows = warehouse.run_summary(con, result["run_id"])
         total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     header = ("feed", "status", "entries", "new", "page text", "feed text", "duplicates")

@@ -183,6 +183,9 @@ class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
     warehouse: Path = Path("data/newsmon.duckdb")
+    # How long a run waits for another process to release the warehouse before it
+    # stages its batch as Parquet (loaded first by the next run).
+    lock_wait: float = Field(default=30.0, ge=0)
     # true: fetch from any address; a list of networks ("10.1.0.0/16", "127.0.0.2"):
     # only those private addresses; false: public addresses only.
     allow_private_networks: bool | list[IPvAnyNetwork] = False

@@ -19,3 +19,7 @@ class FetchError(NewsmonError):
 
 class WarehouseError(NewsmonError):
     """The DuckDB warehouse cannot be opened or migrated."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the warehouse file; the pipeline stages its batch instead."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
-from newsmon import dedup, entities, warehouse
+from newsmon import dedup, entities, staging, warehouse
 from newsmon.config import DedupSettings, Sources
+from newsmon.errors import WarehouseLocked
 from newsmon.extract import Article
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,77 @@ def deduplicate(
     )
     log.info("duplicates in batch: %s", dict(result.by_method))
     return result
+
+
+@contextmanager
+def reading(db: Path, wait: float = 2.0) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A connection for the pipeline's reads before loading: the live file when free (which
+    also applies migrations), else the read-only snapshot, else None (nothing known yet)."""
+    try:
+        with warehouse.connect(db, wait=wait) as con:
+            yield con
+            return
+    except WarehouseLocked:
+        log.warning("%s is busy; reading the snapshot instead", db)
+    snapshot = warehouse.snapshot_path(db)
+    if not snapshot.exists():
+        yield None
+        return
+    with warehouse.connect(snapshot, read_only=True) as con:
+        yield con
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: Sources) -> Counter:
+    """Deduplicate a batch against the warehouse and load it in one transaction.
+
+    Returns the duplicates found by method. A batch whose run is already recorded (a
+    staged batch loaded before a crash) adds nothing.
+    """
+    run = batch.run
+    if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run.run_id]).fetchall()[0][0]:
+        log.info("run %s is already in the warehouse; skipping its batch", run.run_id)
+        return Counter()
+    found = deduplicate(con, batch.articles, batch.updates, sources.settings.dedup)
+    run.duplicates_marked = sum(found.by_method.values())
+    run.text_from_page = sum(a.text_source == "page" for a in batch.articles)
+    run.text_from_feed = len(batch.articles) - run.text_from_page
+    run.finished_at = run.finished_at or datetime.now(UTC).replace(tzinfo=None)
+    warehouse.load_cycle(
+        con,
+        run,
+        batch.statuses,
+        batch.articles,
+        batch.updates,
+        lsh=found.lsh,
+        relinks=found.relinks,
+        entities=batch.entities,
+        roles=entities.roles(sources.topics),
+    )
+    return found.by_method
+
+
+def load_or_stage(
+    db: Path, batch: staging.Batch, sources: Sources, wait: float
+) -> tuple[str, Counter]:
+    """Load staged batches and then this one; stage it when the warehouse stays busy.
+
+    Returns ('loaded' | 'staged', duplicates by method). The write lock is held only here,
+    and the read-only snapshot is refreshed after every load.
+    """
+    try:
+        with warehouse.connect(db, wait=wait) as con:
+            for folder in staging.pending(db):
+                earlier = staging.read(folder)
+                load_batch(con, earlier, sources)
+                staging.remove(folder)
+                log.info("loaded staged run %s", earlier.run.run_id)
+            by_method = load_batch(con, batch, sources)
+            warehouse.refresh_snapshot(con, db)
+            return "loaded", by_method
+    except WarehouseLocked:
+        batch.run.status = "staged"
+        staging.write(db, batch)
+        return "staged", Counter()
 
 
 def reprocess(

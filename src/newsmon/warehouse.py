@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import shutil
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from newsmon.dedup import Known, Link, NearCandidate, Prepared
 from newsmon.entities import ArticleEntities, EntityRef
-from newsmon.errors import WarehouseError
+from newsmon.errors import WarehouseError, WarehouseLocked
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
 from newsmon.schedule import PollState
@@ -82,18 +84,42 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 _migrated: set[tuple[str, int]] = set()
 
 
+def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retrying with backoff while another process holds the file."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+            if time.monotonic() + delay > deadline:
+                raise WarehouseLocked(
+                    f"{path}: another process holds the warehouse "
+                    f"(waited {wait:g}s): {str(exc).splitlines()[0]}"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+
+
 @contextmanager
-def connect(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating and migrating it when writable) and close it afterwards."""
+def connect(
+    path: str | Path, read_only: bool = False, wait: float = 0.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable) and close it afterwards.
+
+    DuckDB lets one process write or several read, not both: while another process holds
+    the file this retries with backoff for `wait` seconds, then raises WarehouseLocked.
+    """
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseError(f"{path}: no warehouse here yet (run `newsmon run` first)")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+    con = _open(path, read_only, wait)
     try:
         # One process migrates a file once; later connections of a run skip it. The
         # inode tells a file deleted and created anew (for example under a long-lived
@@ -701,3 +727,24 @@ def _resolve_entities(
             names.append(ref.name.casefold())
             ids.append(resolved[ref])
     return resolved
+
+
+def snapshot_path(path: str | Path) -> Path:
+    """Where the read-only snapshot of a warehouse lives: beside it, `<name>.snapshot.duckdb`."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.snapshot{path.suffix or '.duckdb'}")
+
+
+def refresh_snapshot(con: duckdb.DuckDBPyConnection, path: str | Path) -> Path:
+    """Copy the warehouse to its snapshot, atomically, while this connection holds the lock.
+
+    Analysts keep sessions open on the snapshot without blocking the pipeline; a session
+    that is open during a refresh keeps reading the previous copy until it reconnects.
+    """
+    path = Path(path)
+    target = snapshot_path(path)
+    con.execute("CHECKPOINT")  # everything in the main file, nothing left in the WAL
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(path, partial)
+    partial.replace(target)
+    return target
