@@ -166,6 +166,15 @@ class DedupSettings(_Strict):
     min_chars: int = Field(default=300, ge=0)
 
 
+class StorySettings(_Strict):
+    """Story grouping (see newsmon.stories for the model and bench/eval_stories.py for tuning)."""
+
+    # A story takes no article published more than this after its last one.
+    window: Duration = timedelta(days=5)
+    # Minimum cosine similarity to a story's centroid to join it.
+    threshold: float = Field(default=0.36, gt=0, lt=1)
+
+
 class NlpSettings(_Strict):
     """The spaCy stage: which model package, and how texts are batched."""
 
@@ -194,6 +203,7 @@ class Settings(_Strict):
     polling: PollingSettings = PollingSettings()
     dedup: DedupSettings = DedupSettings()
     nlp: NlpSettings = NlpSettings()
+    stories: StorySettings = StorySettings()
 
 
 class Sources(_Strict):

@@ -41,6 +41,8 @@ class Article:
     dup_score: float | None = None
     entry_hash: str | None = None
     url_key: str | None = None
+    story_id: str | None = None
+    story_score: float | None = None
 
 
 @dataclass

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from newsmon import dedup, entities, staging, warehouse
-from newsmon.config import DedupSettings, Sources
+from newsmon import dedup, entities, staging, stories, warehouse
+from newsmon.config import DedupSettings, Sources, StorySettings
 from newsmon.errors import WarehouseLocked
 from newsmon.extract import Article
 
@@ -79,6 +79,53 @@ def reading(db: Path, wait: float = 2.0) -> Iterator[duckdb.DuckDBPyConnection |
         yield con
 
 
+def assign_stories(
+    con: duckdb.DuckDBPyConnection, articles: list[Article], settings: StorySettings
+) -> tuple[list[tuple[str, int, list[str], list[float]]], int]:
+    """Give every new article a story; return the feature rows to store and the stories opened.
+
+    Canonical articles are compared, in published order, with the stories open in the
+    warehouse (warm-started from the stored features of the last window); duplicates join
+    the story of the article they copy.
+    """
+    index = stories.StoryIndex(
+        stories.StorySettings(
+            window_days=settings.window.total_seconds() / 86400, threshold=settings.threshold
+        )
+    )
+    canonical = sorted(
+        (a for a in articles if a.duplicate_of is None),
+        key=lambda a: (a.published_at or a.fetched_at, a.article_id),
+    )
+    rows = []
+    opened = 0
+    if canonical:
+        since = (canonical[0].published_at or canonical[0].fetched_at) - settings.window
+        for story_id, published, version, terms, weights in warehouse.story_warm_start(con, since):
+            if version == stories.FEATURES_VERSION:
+                index.add_existing(story_id, published, dict(zip(terms, weights, strict=True)))
+    for article in canonical:
+        feats = stories.features(article.title, article.text)
+        article.story_id, article.story_score, is_new = index.assign(
+            article.article_id, article.published_at or article.fetched_at, feats
+        )
+        article.story_score = round(article.story_score, 4)
+        opened += is_new
+        rows.append(
+            (article.article_id, stories.FEATURES_VERSION, list(feats), list(feats.values()))
+        )
+    in_batch = {a.article_id: a.story_id for a in canonical}
+    stored = warehouse.stories_of(
+        con, [a.duplicate_of for a in articles if a.duplicate_of and a.duplicate_of not in in_batch]
+    )
+    for article in articles:
+        if article.duplicate_of is not None:
+            article.story_id = in_batch.get(article.duplicate_of) or stored.get(
+                article.duplicate_of
+            )
+    return rows, opened
+
+
 def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: Sources) -> Counter:
     """Deduplicate a batch against the warehouse and load it in one transaction.
 
@@ -94,6 +141,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
     run.text_from_page = sum(a.text_source == "page" for a in batch.articles)
     run.text_from_feed = len(batch.articles) - run.text_from_page
     run.finished_at = run.finished_at or datetime.now(UTC).replace(tzinfo=None)
+    features, run.stories_new = assign_stories(con, batch.articles, sources.settings.stories)
     warehouse.load_cycle(
         con,
         run,
@@ -104,6 +152,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
         relinks=found.relinks,
         entities=batch.entities,
         roles=entities.roles(sources.topics),
+        features=features,
     )
     return found.by_method
 

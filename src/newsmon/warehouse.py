@@ -280,6 +280,8 @@ ARTICLE_SCHEMA = pa.schema(
         ("dup_score", pa.float64()),
         ("entry_hash", pa.string()),
         ("url_key", pa.string()),
+        ("story_id", pa.string()),
+        ("story_score", pa.float64()),
     ]
 )
 
@@ -360,6 +362,7 @@ class RunRecord:
     feeds_not_due: int = 0
     articles_updated: int = 0
     entities_new: int = 0
+    stories_new: int = 0
 
 
 def load_cycle(
@@ -372,6 +375,7 @@ def load_cycle(
     relinks: Sequence[Link] = (),
     entities: dict[str, ArticleEntities] | None = None,
     roles: dict[str, str] | None = None,
+    features: Sequence[tuple[str, int, list[str], list[float]]] = (),
 ) -> int:
     """Write one cycle in a single transaction; return the rows added to `articles`.
 
@@ -409,6 +413,9 @@ def load_cycle(
         con.execute("INSERT INTO article_lsh SELECT article_id, band, key FROM new_lsh")
         if entities:
             run.entities_new = store_entities(con, entities, run.started_at, roles)
+        if features:
+            _store_features(con, features)
+        _refresh_stories(con, {a.story_id for a in articles if a.story_id})
         for link in relinks:
             con.execute(
                 "UPDATE articles SET duplicate_of = ?, dup_method = ?, dup_score = ? "
@@ -480,6 +487,85 @@ def load_cycle(
         con.unregister("updated_articles")
         con.unregister("new_lsh")
     return added
+
+
+_FEATURE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("version", pa.int32()),
+        ("terms", pa.list_(pa.string())),
+        ("weights", pa.list_(pa.float64())),
+    ]
+)
+
+
+def _store_features(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple]) -> None:
+    table = pa.Table.from_pylist(
+        [dict(zip(_FEATURE_SCHEMA.names, row, strict=True)) for row in rows], schema=_FEATURE_SCHEMA
+    )
+    con.register("new_features", table)
+    try:
+        con.execute("INSERT OR REPLACE INTO article_features BY NAME SELECT * FROM new_features")
+    finally:
+        con.unregister("new_features")
+
+
+def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> None:
+    """Recompute the `stories` rows of these stories from their articles."""
+    if not story_ids:
+        return
+    con.register("touched_stories", pa.table({"story_id": sorted(story_ids)}))
+    try:
+        con.execute(
+            """
+            INSERT OR REPLACE INTO stories
+            SELECT
+                a.story_id,
+                arg_min(a.title, coalesce(a.published_at, a.fetched_at)) AS title,
+                min(coalesce(a.published_at, a.fetched_at)) AS first_seen_at,
+                max(coalesce(a.published_at, a.fetched_at)) AS last_seen_at,
+                count(*) AS article_count,
+                -- an outlet is the site the page names, else the host of its URL
+                count(DISTINCT coalesce(a.site_name, regexp_extract(
+                    coalesce(a.canonical_url, a.url), '^[a-z]+://(?:www\\.)?([^/:]+)', 1))) AS outlet_count
+            FROM articles AS a JOIN touched_stories USING (story_id)
+            GROUP BY ALL
+            """
+        )
+    finally:
+        con.unregister("touched_stories")
+
+
+def story_warm_start(
+    con: duckdb.DuckDBPyConnection, since: datetime
+) -> list[tuple[str, datetime, int, list[str], list[float]]]:
+    """Stored canonical articles published since `since`: (story_id, published, version, terms, weights)."""
+    return con.execute(
+        """
+        SELECT coalesce(a.story_id, a.article_id), coalesce(a.published_at, a.fetched_at),
+               f.version, f.terms, f.weights
+        FROM article_features AS f JOIN articles AS a USING (article_id)
+        WHERE a.duplicate_of IS NULL AND coalesce(a.published_at, a.fetched_at) >= ?
+        ORDER BY 2
+        """,
+        [since],
+    ).fetchall()
+
+
+def stories_of(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
+    """article_id -> story_id for stored articles."""
+    if not article_ids:
+        return {}
+    con.register("probe_articles", pa.table({"article_id": list(article_ids)}))
+    try:
+        return dict(
+            con.execute(
+                "SELECT a.article_id, a.story_id FROM articles AS a "
+                "JOIN probe_articles USING (article_id) WHERE a.story_id IS NOT NULL"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("probe_articles")
 
 
 def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
