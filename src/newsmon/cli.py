@@ -58,12 +58,11 @@ def _print_summary(result: dict) -> None:
         f"already stored (skipped) {result['duplicates_skipped']}; "
         f"duplicates marked {result['duplicates_marked']} "
         f"({_methods(result.get('duplicates_by_method') or {})}); "
-        f"updated {result['articles_updated']}"
+        f"updated {result['articles_updated']}; new stories {result['stories_new']}; "
+        f"new entities {result['entities_new']}"
     )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
-    print(
-        f'try: duckdb {result["warehouse"]} "SELECT feed_id, title FROM articles_unique LIMIT 10"'
-    )
+    print(f"try: newsmon query entity_daily --days 0 --db {result['warehouse']}")
 
 
 def _methods(by_method: dict[str, int]) -> str:
@@ -209,6 +208,25 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    from newsmon import queries
+
+    db = args.db
+    if db is None:
+        db = load_sources(args.sources).settings.warehouse
+    if bool(args.name) == bool(args.sql):
+        raise NewsmonError(
+            "give a query name or --sql, not both (names: " + ", ".join(sorted(queries.NAMED)) + ")"
+        )
+    with queries.open_for_query(db, args.live) as con:
+        if args.sql:
+            columns, rows = queries.run_sql(con, args.sql, args.limit)
+        else:
+            columns, rows = queries.run_named(con, args.name, args.days, args.topic, args.limit)
+    print(queries.render(columns, rows, args.format))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
@@ -250,6 +268,33 @@ def build_parser() -> argparse.ArgumentParser:
     sources_option(reprocess)
     reprocess.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
     reprocess.set_defaults(func=cmd_reprocess)
+
+    query = commands.add_parser("query", help="run a named trend query or read-only SQL")
+    query.add_argument(
+        "name",
+        nargs="?",
+        help="entity_daily, entity_trending, stories_daily, story_timeline, actor_pairs, development_timeline, feed_health",
+    )
+    query.add_argument("--sql", help="any SQL, run read-only")
+    query.add_argument(
+        "--days",
+        type=int,
+        default=14,
+        help="the last N days that have data (0: all; default %(default)s)",
+    )
+    query.add_argument(
+        "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
+    )
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    query.add_argument("--limit", type=int, default=200)
+    query.add_argument(
+        "--live",
+        action="store_true",
+        help="read the live file, not the snapshot (blocks the pipeline's writes while open)",
+    )
+    sources_option(query)
+    query.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    query.set_defaults(func=cmd_query)
 
     demo = commands.add_parser(
         "demo", help="serve the bundled corpus on loopback and run one cycle"

@@ -53,6 +53,7 @@ def run_markdown(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         f"| new articles | {r['articles_new']} ({r['text_from_page']} page text, {r['text_from_feed']} feed text) |",
         f"| updated articles | {r['articles_updated']} |",
         f"| duplicates | {r['duplicates_marked']} marked, {r['duplicates_skipped']} entries skipped |",
+        f"| new stories | {r['stories_new']} |",
         f"| new entities | {r['entities_new']} |",
     ]
     if methods:

@@ -1,0 +1,119 @@
+"""Named trend queries over the warehouse views, and read-only ad-hoc SQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from newsmon import warehouse
+from newsmon.errors import NewsmonError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A view with the column that dates its rows and a useful order."""
+
+    view: str
+    day: str | None
+    order: str
+    topic: bool = True
+
+
+NAMED = {
+    "entity_daily": Named("entity_daily", "day", "day DESC, stories DESC, mentions DESC"),
+    "entity_trending": Named("entity_trending", None, "lift DESC, recent_stories DESC"),
+    "stories_daily": Named("stories_daily", "day", "day DESC"),
+    "story_timeline": Named(
+        "story_timeline", "first_day", "first_day DESC, story_id, first_report"
+    ),
+    "actor_pairs": Named("actor_pairs", "week", "week DESC, stories DESC"),
+    "development_timeline": Named("development_timeline", "day", "day DESC, stories DESC"),
+    "feed_health": Named("feed_health", None, "feed_id", topic=False),
+}
+
+
+def run_named(
+    con: duckdb.DuckDBPyConnection, name: str, days: int, topic: str = "*", limit: int = 200
+) -> tuple[list[str], list[tuple]]:
+    """Rows of a named query: the last `days` days that have data (0: all), for one topic."""
+    if name not in NAMED:
+        raise NewsmonError(f"unknown query {name!r}; choose from: {', '.join(sorted(NAMED))}")
+    q = NAMED[name]
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [q.view]
+    ).fetchall()[0][0]
+    if not exists:
+        raise NewsmonError(
+            f"the warehouse has no view {q.view!r} yet (run `newsmon run` to migrate it)"
+        )
+    where, params = [], []
+    if q.topic:
+        where.append("topic = ?")
+        params.append(topic)
+    if q.day and days > 0:
+        # Relative to the newest data, so that a warehouse of old news still answers.
+        where.append(f"{q.day} > (SELECT max({q.day}) FROM {q.view}) - ?")
+        params.append(days if q.day != "week" else days)
+    sql = f"SELECT * FROM {q.view}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {q.order} LIMIT {int(limit)}"
+    cursor = con.execute(sql, params)
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection, sql: str, limit: int = 1000
+) -> tuple[list[str], list[tuple]]:
+    """Any SQL on a read-only connection (writes fail in DuckDB itself)."""
+    try:
+        cursor = con.execute(sql)
+    except duckdb.Error as exc:
+        raise NewsmonError(f"query failed: {exc}") from None
+    if cursor.description is None:
+        return [], []
+    return [d[0] for d in cursor.description], cursor.fetchmany(limit)
+
+
+def open_for_query(db: Path, live: bool = False):
+    """The snapshot (default: never blocks the pipeline) or the live file, read-only."""
+    path = Path(db) if live else warehouse.snapshot_path(db)
+    if not live and not path.exists() and Path(db).exists():
+        raise NewsmonError(
+            f"{path}: no snapshot yet — it is written after each load; use --live to read "
+            f"{db} itself (blocks the pipeline's writes while open)"
+        )
+    return warehouse.connect(path, read_only=True)
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    """Rows as an aligned table, CSV or JSON."""
+    if fmt == "json":
+        return json.dumps(
+            [dict(zip(columns, r, strict=True)) for r in rows],
+            default=str,
+            ensure_ascii=False,
+            indent=1,
+        )
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return out.getvalue()
+    cells = [[("" if v is None else str(v)) for v in row] for row in [tuple(columns), *rows]]
+    widths = [min(60, max(len(row[i]) for row in cells)) for i in range(len(columns))]
+    lines = [
+        "  ".join(c[:60].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n({len(rows)} rows)"

@@ -1,0 +1,85 @@
+"""`newsmon query`: named trend queries over the views and read-only SQL, on the demo warehouse."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+
+from newsmon.cli import main
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory, prefect_harness):
+    folder = tmp_path_factory.mktemp("demo")
+    assert (
+        main(["demo", "--port", "0", "--dir", str(folder), "--sources", str(ROOT / "sources.yaml")])
+        == 0
+    )
+    return folder / "demo.duckdb"
+
+
+def query(capsys, *args):
+    capsys.readouterr()
+    code = main(["query", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_named_queries_answer_from_the_snapshot(demo_db, capsys):
+    code, out, _ = query(
+        capsys,
+        "entity_daily",
+        "--days",
+        "0",
+        "--topic",
+        "russia-ukraine-talks",
+        "--db",
+        str(demo_db),
+        "--format",
+        "json",
+    )
+    rows = json.loads(out)
+    assert code == 0 and rows and {r["topic"] for r in rows} == {"russia-ukraine-talks"}
+    putin = [r for r in rows if r["name"] == "Vladimir Putin"]
+    assert putin and all(r["stories"] <= r["articles"] for r in putin)
+
+    code, out, _ = query(
+        capsys, "stories_daily", "--days", "3", "--db", str(demo_db), "--format", "csv"
+    )
+    days = {row["day"] for row in csv.DictReader(io.StringIO(out))}
+    assert code == 0 and days == {"2025-06-03", "2025-06-04", "2025-06-05"}
+
+    for name in ("entity_trending", "story_timeline", "actor_pairs", "feed_health"):
+        code, out, _ = query(capsys, name, "--days", "0", "--db", str(demo_db))
+        assert code == 0 and "rows)" in out, name
+
+
+def test_sql_is_read_only_and_errors_are_one_line(demo_db, capsys):
+    code, out, _ = query(capsys, "--sql", "SELECT count(*) AS n FROM stories", "--db", str(demo_db))
+    assert code == 0 and out.splitlines()[2].strip().isdigit()
+    code, _, err = query(capsys, "--sql", "DELETE FROM stories", "--db", str(demo_db))
+    assert code == 1 and "read-only" in err and len(err.strip().splitlines()) == 1
+    code, _, err = query(capsys, "no_such_query", "--db", str(demo_db))
+    assert code == 1 and "unknown query" in err
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
+
+
+def test_the_two_istanbul_rounds_are_different_stories(demo_db):
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        rounds = con.execute(
+            """
+            SELECT CAST(published_at AS DATE) AS day, list(DISTINCT story_id)
+            FROM articles
+            WHERE title ILIKE '%istanbul%' AND CAST(published_at AS DATE) IN ('2025-05-16', '2025-06-02')
+            GROUP BY ALL ORDER BY 1
+            """
+        ).fetchall()
+    assert [day.isoformat() for day, _ in rounds] == ["2025-05-16", "2025-06-02"]
+    assert not set(rounds[0][1]) & set(rounds[1][1])
