@@ -203,6 +203,8 @@ class Mention:
     count: int
     first_offset: int
     surfaces: set[str] = field(default_factory=set)
+    # (start, end) character offsets of every mention, for stages that work by sentence.
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -272,7 +274,11 @@ class EntityExtractor:
             n_process=self.settings.processes,
         )
         for doc in docs:
-            yield self._article(doc)
+            yield self.from_doc(doc)
+
+    def from_doc(self, doc) -> ArticleEntities:
+        """Entities and topics of a parsed spaCy Doc (from this extractor's model or a fuller one)."""
+        return self._article(doc)
 
     def _article(self, doc) -> ArticleEntities:
         found: list[tuple[EntityRef, int, str]] = []  # (entity, offset, surface)
@@ -307,10 +313,10 @@ class EntityExtractor:
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
             if mention is None:
-                mentions[ref] = Mention(ref, 1, offset, {surface})
-            else:
-                mention.count += 1
-                mention.surfaces.add(surface)
+                mention = mentions[ref] = Mention(ref, 0, offset)
+            mention.count += 1
+            mention.surfaces.add(surface)
+            mention.spans.append((offset, offset + len(surface)))
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
 
     def _resolve(self, name: str | None, kind: str, lone: bool = False) -> EntityRef | None:
