@@ -191,20 +191,26 @@ def load_ecbplus(path: Path = ECBPLUS) -> list[EcbDoc]:
 
 
 def predicted_spans(doc: EcbDoc, mentions) -> list[tuple[int, int, str, str]]:
-    """Every occurrence of every mention's surfaces in the annotated sentences.
+    """The predicted (start, end, kind, name) spans in the annotated sentences.
 
-    Where two mentions claim the same text ("Lohan" once tagged a place, elsewhere the
-    person), the one first seen there wins, else the one seen more often in the document.
+    Exact when mentions carry all their spans (a `spans` attribute of (start, end) pairs);
+    else every surface is searched again, and where two mentions claim the same text
+    ("Lohan" once tagged a place, elsewhere the person) the one first seen there wins, else
+    the one seen more often in the document.
     """
     claims: dict[tuple[int, int], tuple] = {}
     for mention in mentions:
-        for surface in mention.surfaces:
+        exact = getattr(mention, "spans", None)
+        for surface in () if exact is not None else mention.surfaces:
             pattern = re.compile(rf"(?<!\w){re.escape(surface)}(?!\w)")
             for lo, hi in doc.sentences:
                 for m in pattern.finditer(doc.text, lo, hi):
                     rank = (m.start() == mention.first_offset, mention.count)
                     if m.span() not in claims or rank > claims[m.span()][0]:
                         claims[m.span()] = (rank, mention)
+        for span in exact or ():
+            if any(lo <= span[0] < hi for lo, hi in doc.sentences):
+                claims[tuple(span)] = ((True, mention.count), mention)
     found = [
         (lo, hi, EVAL_KIND[mention.entity.kind], mention.entity.name)
         for (lo, hi), (_, mention) in claims.items()

@@ -227,6 +227,16 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from newsmon import queries, report
+
+    db = args.db or load_sources(args.sources).settings.warehouse
+    with queries.open_for_query(db, args.live) as con:
+        out = report.write(con, args.out, args.days, args.topic)
+    print(f"report written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
@@ -295,6 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     sources_option(query)
     query.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
     query.set_defaults(func=cmd_query)
+
+    rep = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    rep.add_argument(
+        "--days", type=int, default=14, help="the last N days that have data (default %(default)s)"
+    )
+    rep.add_argument(
+        "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
+    )
+    rep.add_argument("--out", type=Path, default=Path("report.html"))
+    rep.add_argument("--live", action="store_true", help="read the live file, not the snapshot")
+    sources_option(rep)
+    rep.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
+    rep.set_defaults(func=cmd_report)
 
     demo = commands.add_parser(
         "demo", help="serve the bundled corpus on loopback and run one cycle"

@@ -1,0 +1,240 @@
+"""A self-contained HTML report with charts (inline SVG): entities, developments, stories, feeds."""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7d8c", "#57606a"]
+
+
+def _svg(fig) -> str:
+    """A matplotlib figure as inline SVG (no files, no scripts, nothing fetched)."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float = 9.5, height: float = 3.2):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here, and none wanted
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", alpha=0.3)
+    return fig, ax
+
+
+def _period(con: duckdb.DuckDBPyConnection, days: int, topic: str) -> tuple[date, date] | None:
+    last = con.execute("SELECT max(day) FROM stories_daily WHERE topic = ?", [topic]).fetchall()[0][
+        0
+    ]
+    if last is None:
+        return None
+    return last - timedelta(days=days - 1), last
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? UNION ALL "
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ?",
+        [name, name],
+    ).fetchall()
+    return any(n for (n,) in found)
+
+
+def entities_chart(con, start: date, end: date, topic: str, top: int = 8) -> str | None:
+    """Stories per day of the most reported entities."""
+    leaders = con.execute(
+        """
+        SELECT entity_id, name FROM entity_daily
+        WHERE topic = ? AND day BETWEEN ? AND ?
+        GROUP BY ALL ORDER BY sum(stories) DESC, name LIMIT ?
+        """,
+        [topic, start, end, top],
+    ).fetchall()
+    if not leaders:
+        return None
+    rows = con.execute(
+        "SELECT entity_id, day, stories FROM entity_daily WHERE topic = ? AND day BETWEEN ? AND ?",
+        [topic, start, end],
+    ).fetchall()
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    by = {(e, d): n for e, d, n in rows}
+    fig, ax = _figure()
+    for i, (entity_id, name) in enumerate(leaders):
+        ax.plot(
+            days,
+            [by.get((entity_id, d), 0) for d in days],
+            marker="o",
+            markersize=3,
+            linewidth=1.6,
+            color=PALETTE[i % len(PALETTE)],
+            label=name,
+        )
+    ax.set_ylabel("stories mentioning")
+    ax.legend(fontsize=8, ncols=2, frameon=False)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def stories_chart(con, start: date, end: date, topic: str) -> str | None:
+    """New and active stories per day."""
+    rows = con.execute(
+        "SELECT day, new_stories, active_stories FROM stories_daily WHERE topic = ? AND day BETWEEN ? AND ? ORDER BY day",
+        [topic, start, end],
+    ).fetchall()
+    if not rows:
+        return None
+    fig, ax = _figure()
+    ax.bar([r[0] for r in rows], [r[2] for r in rows], color="#c8d1dc", label="active stories")
+    ax.bar([r[0] for r in rows], [r[1] for r in rows], color=PALETTE[0], label="new stories")
+    ax.set_ylabel("stories")
+    ax.legend(fontsize=8, frameon=False)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def developments_chart(con, start: date, end: date, topic: str) -> str | None:
+    """Developments per day and kind, each counted once per story."""
+    if not _has_table(con, "development_timeline"):
+        return None
+    rows = con.execute(
+        "SELECT day, kind, sum(stories) FROM development_timeline WHERE topic = ? AND day BETWEEN ? AND ? GROUP BY ALL ORDER BY day",
+        [topic, start, end],
+    ).fetchall()
+    if not rows:
+        return None
+    kinds = sorted({k for _, k, _ in rows})
+    days = sorted({d for d, _, _ in rows})
+    by = {(d, k): n for d, k, n in rows}
+    fig, ax = _figure()
+    bottom = [0] * len(days)
+    for i, kind in enumerate(kinds):
+        values = [by.get((d, kind), 0) for d in days]
+        ax.bar(days, values, bottom=bottom, color=PALETTE[i % len(PALETTE)], label=kind)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    ax.set_ylabel("developments (per story)")
+    ax.legend(fontsize=8, ncols=3, frameon=False)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def feeds_chart(con) -> str | None:
+    """Success rate per feed, coloured by its latest status."""
+    rows = con.execute(
+        "SELECT feed_id, coalesce(success_rate, 0), last_status FROM feed_health ORDER BY feed_id DESC"
+    ).fetchall()
+    if not rows:
+        return None
+    colour = {"ok": PALETTE[2], "not_modified": PALETTE[0], "error": PALETTE[1]}
+    fig, ax = _figure(height=max(1.6, 0.32 * len(rows) + 0.6))
+    ax.barh(
+        [r[0] for r in rows],
+        [r[1] * 100 for r in rows],
+        color=[colour.get(r[2], "#888") for r in rows],
+    )
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("polls without error (%) — colour: latest status (green ok, blue 304, red error)")
+    ax.grid(axis="x", alpha=0.3)
+    return _svg(fig)
+
+
+def _table(header: list[str], rows: list[tuple]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build(con: duckdb.DuckDBPyConnection, days: int = 14, topic: str = "*") -> str:
+    """The report as one HTML document."""
+    period = _period(con, days, topic)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = []
+    if period is None:
+        sections.append("<p>The warehouse has no articles for this topic yet.</p>")
+    else:
+        start, end = period
+        charts = [
+            ("Top entities over time", entities_chart(con, start, end, topic)),
+            ("Developments timeline", developments_chart(con, start, end, topic)),
+            ("Stories per day", stories_chart(con, start, end, topic)),
+        ]
+        for title, svg in charts:
+            content = (
+                f'<div class="chart">{svg}</div>'
+                if svg
+                else '<p class="empty">Nothing to show for this period.</p>'
+            )
+            sections.append(f"<section><h2>{title}</h2>{content}</section>")
+        top_stories = con.execute(
+            """
+            SELECT s.title, s.first_seen_at::DATE, s.article_count, s.outlet_count
+            FROM stories AS s
+            WHERE s.first_seen_at::DATE BETWEEN ? AND ?
+              AND (? = '*' OR s.story_id IN (
+                  SELECT coalesce(a.story_id, a.article_id) FROM articles a
+                  JOIN article_topics t USING (article_id) WHERE t.topic = ?))
+            ORDER BY s.outlet_count DESC, s.article_count DESC LIMIT 15
+            """,
+            [start, end, topic, topic],
+        ).fetchall()
+        sections.append(
+            "<section><h2>Most reported stories</h2>"
+            + _table(["story", "first seen", "articles", "outlets"], top_stories)
+            + "</section>"
+        )
+    feeds_svg = feeds_chart(con)
+    sections.append(
+        "<section><h2>Feed health</h2>"
+        + (
+            f'<div class="chart">{feeds_svg}</div>'
+            if feeds_svg
+            else '<p class="empty">No feeds polled yet.</p>'
+        )
+        + "</section>"
+    )
+    scope = "all articles" if topic == "*" else f"topic {topic}"
+    span = f"{period[0]} – {period[1]}" if period else "no data"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>newsmon report — {html.escape(scope)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; color: #1f2328; }}
+h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; }}
+.meta {{ color: #57606a; }} .chart svg {{ width: 100%; height: auto; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
+td, th {{ border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; }}
+.empty {{ color: #57606a; font-style: italic; }}
+</style></head>
+<body>
+<h1>newsmon report</h1>
+<p class="meta">{html.escape(scope)} · {html.escape(span)} (the last {days} days with data) · generated {generated}</p>
+{"".join(sections)}
+</body></html>
+"""
+
+
+def write(con: duckdb.DuckDBPyConnection, out: Path, days: int = 14, topic: str = "*") -> Path:
+    """Write the report to `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build(con, days, topic), encoding="utf-8")
+    return out
