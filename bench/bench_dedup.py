@@ -137,6 +137,8 @@ def main() -> int:
         print(f"building a warehouse of {args.stored:,} articles ...")
         stored = build_warehouse(db, args.stored, rng, words, weights)
         batch, planted = new_batch(args.batch, stored, rng, words, weights)
+        for a in batch:  # as the pipeline does, in the per-article analysis before loading
+            a.story_features = stories.features(a.title, a.text)
         twin = copy.deepcopy(batch)
         with warehouse.connect(db) as con:
             started = time.perf_counter()

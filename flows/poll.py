@@ -21,6 +21,7 @@ from newsmon import (
     pipeline,
     schedule,
     staging,
+    stories,
     summary,
     warehouse,
 )
@@ -87,13 +88,16 @@ def extract_batch(
 
 
 @task
-def find_entities(
+def analyse_batch(
     batch: list[Article], topics: list[Topic], settings: NlpSettings
-) -> dict[str, entities.ArticleEntities]:
-    """Entities and topics of a batch of articles (spaCy NER plus the watch lists)."""
+) -> dict[str, tuple[entities.ArticleEntities, dict[str, float]]]:
+    """Per-article text work: entities and topics (spaCy + watch lists), story features."""
     extractor = entities.extractor_for(topics, settings)
     texts = [entities.article_text(a.title, a.text) for a in batch]
-    return dict(zip((a.article_id for a in batch), extractor.extract(texts), strict=True))
+    return {
+        a.article_id: (found, stories.features(a.title, a.text))
+        for a, found in zip(batch, extractor.extract(texts), strict=True)
+    }
 
 
 @task
@@ -198,11 +202,14 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     built = {a.article_id: a for future in extract_futures for a in future.result()}
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]
-    entity_futures = [
-        find_entities.submit(part, config.topics, settings.nlp)
+    analysis_futures = [
+        analyse_batch.submit(part, config.topics, settings.nlp)
         for part in chunks(articles + updates, ARTICLES_PER_TASK)
     ]
-    found_entities = {k: v for future in entity_futures for k, v in future.result().items()}
+    analysis = {k: v for future in analysis_futures for k, v in future.result().items()}
+    found_entities = {k: found for k, (found, _) in analysis.items()}
+    for article in articles:
+        article.story_features = analysis[article.article_id][1]
 
     outcome, run, by_method = load(
         db_path, run, statuses, articles, updates, found_entities, config

@@ -43,6 +43,9 @@ class Article:
     url_key: str | None = None
     story_id: str | None = None
     story_score: float | None = None
+    # Story features (newsmon.stories.features), computed with the other per-article
+    # text work so the load step only compares; not a column of `articles`.
+    story_features: dict[str, float] | None = None
 
 
 @dataclass

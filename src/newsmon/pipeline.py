@@ -105,7 +105,9 @@ def assign_stories(
             if version == stories.FEATURES_VERSION:
                 index.add_existing(story_id, published, dict(zip(terms, weights, strict=True)))
     for article in canonical:
-        feats = stories.features(article.title, article.text)
+        feats = article.story_features
+        if feats is None:
+            feats = article.story_features = stories.features(article.title, article.text)
         article.story_id, article.story_score, is_new = index.assign(
             article.article_id, article.published_at or article.fetched_at, feats
         )
