@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install demo test bench lint clean browser
+.PHONY: install demo test bench lint clean browser serve
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A local Prefect server on 127.0.0.1:4200 serving the deployments of deploy/prefect.yaml.
+serve: $(STAMP)
+	$(BIN)/python deploy/serve.py --port $(or $(PORT),4200)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_polling.py
