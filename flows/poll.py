@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
+from flows import runners
 from newsmon import (
     dedup,
     entities,
@@ -80,24 +81,56 @@ def fetch_pages(batch: list[Entry], settings: Settings) -> dict[str, fetch.Fetch
 
 
 @task
-def extract_batch(
-    batch: list[Entry], pages: dict[str, fetch.FetchResult], min_text_chars: int
-) -> list[Article]:
-    """Extract text from a batch of pages, falling back to feed summaries."""
-    return extract.build_articles(batch, pages, min_text_chars)
+def process_batch(
+    batch: list[Entry],
+    pages: dict[str, fetch.FetchResult],
+    min_text_chars: int,
+    topics: list[Topic],
+    nlp: NlpSettings,
+) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
+    """The CPU work of a batch: extract text (trafilatura), entities and topics (spaCy), story features."""
+    articles = extract.build_articles(batch, pages, min_text_chars)
+    extractor = entities.extractor_for(topics, nlp)
+    texts = [entities.article_text(a.title, a.text) for a in articles]
+    found = dict(zip((a.article_id for a in articles), extractor.extract(texts), strict=True))
+    for article in articles:
+        article.story_features = stories.features(article.title, article.text)
+    return articles, found
 
 
-@task
-def analyse_batch(
-    batch: list[Article], topics: list[Topic], settings: NlpSettings
-) -> dict[str, tuple[entities.ArticleEntities, dict[str, float]]]:
-    """Per-article text work: entities and topics (spaCy + watch lists), story features."""
-    extractor = entities.extractor_for(topics, settings)
-    texts = [entities.article_text(a.title, a.text) for a in batch]
-    return {
-        a.article_id: (found, stories.features(a.title, a.text))
-        for a, found in zip(batch, extractor.extract(texts), strict=True)
-    }
+def process_articles(
+    batches: list[tuple[list[Entry], dict[str, fetch.FetchResult]]],
+    settings: Settings,
+    topics: list[Topic],
+) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
+    """Fan the CPU stages out over the configured task runner (threads, processes or Dask).
+
+    The runner is entered here rather than as a subflow's: a subflow's parameters go through
+    the API (512 KB at most), while page bodies must not.
+    """
+    runner = runners.task_runner(settings.runner, sum(len(entries) for entries, _ in batches))
+    get_run_logger().info("processing %d batches on %s", len(batches), type(runner).__name__)
+    articles: list[Article] = []
+    found: dict[str, entities.ArticleEntities] = {}
+    with runner:
+        futures = [
+            runner.submit(
+                process_batch,
+                parameters={
+                    "batch": entries,
+                    "pages": pages,
+                    "min_text_chars": settings.min_text_chars,
+                    "topics": topics,
+                    "nlp": settings.nlp,
+                },
+            )
+            for entries, pages in batches
+        ]
+        for future in futures:
+            batch_articles, batch_found = future.result()
+            articles += batch_articles
+            found.update(batch_found)
+    return articles, found
 
 
 @task
@@ -187,29 +220,22 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     )
 
     wanted = [e for e in fresh + updated if config.feed(e.feed_id).fetch_pages]
-    page_batches = [
+    page_futures = [
         (batch, fetch_pages.submit(batch, settings))
         for batch in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
     ]
-    extract_futures = [
-        extract_batch.submit(part, pages, settings.min_text_chars)
-        for batch, pages in page_batches
+    batches = [
+        (part, {e.url: pages[e.url] for e in part if e.url in pages})
+        for batch, future in page_futures
+        for pages in [future.result()]
         for part in chunks(batch, ARTICLES_PER_TASK)
     ]
     no_pages = [e for e in fresh + updated if not config.feed(e.feed_id).fetch_pages]
-    if no_pages:
-        extract_futures.append(extract_batch.submit(no_pages, {}, settings.min_text_chars))
-    built = {a.article_id: a for future in extract_futures for a in future.result()}
+    batches += [(part, {}) for part in chunks(no_pages, ARTICLES_PER_TASK)]
+    built_list, found_entities = process_articles(batches, settings, config.topics)
+    built = {a.article_id: a for a in built_list}
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]
-    analysis_futures = [
-        analyse_batch.submit(part, config.topics, settings.nlp)
-        for part in chunks(articles + updates, ARTICLES_PER_TASK)
-    ]
-    analysis = {k: v for future in analysis_futures for k, v in future.result().items()}
-    found_entities = {k: found for k, (found, _) in analysis.items()}
-    for article in articles:
-        article.story_features = analysis[article.article_id][1]
 
     outcome, run, by_method = load(
         db_path, run, statuses, articles, updates, found_entities, config

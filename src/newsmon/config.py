@@ -188,6 +188,17 @@ class NlpSettings(_Strict):
     fuzzy_threshold: float = Field(default=88.0, ge=50, le=100)
 
 
+class RunnerSettings(_Strict):
+    """Where the CPU stages (extraction, NER) run: see flows/runners.py."""
+
+    # auto: local processes for big batches, threads for small ones; dask: a Dask
+    # cluster (dask_address, or a LocalCluster of `workers` processes).
+    kind: Literal["auto", "threads", "processes", "dask"] = "auto"
+    workers: int | None = Field(default=None, ge=1)  # default: the machine's cores
+    dask_address: str | None = None  # e.g. tcp://scheduler.internal:8786
+    auto_min_articles: int = Field(default=200, ge=1)
+
+
 class Settings(_Strict):
     """Run settings; every key has a default so a partial file only overrides what it sets."""
 
@@ -204,6 +215,7 @@ class Settings(_Strict):
     dedup: DedupSettings = DedupSettings()
     nlp: NlpSettings = NlpSettings()
     stories: StorySettings = StorySettings()
+    runner: RunnerSettings = RunnerSettings()
 
 
 class Sources(_Strict):

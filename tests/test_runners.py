@@ -1,0 +1,45 @@
+"""Scale-out: the CPU stages on local processes or a Dask cluster give the same rows as threads."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import yaml
+
+from flows.poll import poll_feeds
+from newsmon.demo import serve_corpus, write_sources
+
+from .conftest import ROOT
+
+ROWS = """
+SELECT a.article_id, a.text_source, a.content_hash, a.duplicate_of, a.dup_method, a.story_id,
+       (SELECT list(entity_id ORDER BY entity_id) FROM mentions m WHERE m.article_id = a.article_id)
+FROM articles a ORDER BY a.article_id
+"""
+
+
+def cycle(site, corpus, tmp_path, name: str, runner: dict) -> list[tuple]:
+    topics = yaml.safe_load((ROOT / "sources.yaml").read_text())["topics"]
+    db = tmp_path / f"{name}.duckdb"
+    sources = write_sources(tmp_path / f"{name}.yaml", site, corpus, db, topics)
+    data = yaml.safe_load(sources.read_text())
+    data["settings"]["runner"] = runner
+    sources.write_text(yaml.safe_dump(data, allow_unicode=True))
+    result = poll_feeds(sources=str(sources))
+    assert result["articles_new"] == len(corpus.articles)
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(ROWS).fetchall()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_processes_and_a_two_worker_dask_cluster_give_the_same_rows_as_threads(tmp_path):
+    # One site for all three runs: article ids derive from the URLs, port included.
+    with serve_corpus(0) as (site, corpus):
+        threads = cycle(site, corpus, tmp_path, "threads", {"kind": "threads"})
+        assert len(threads) == 45 and all(row[6] for row in threads if row[1] == "page")
+        assert (
+            cycle(site, corpus, tmp_path, "processes", {"kind": "processes", "workers": 2})
+            == threads
+        )
+        assert cycle(site, corpus, tmp_path, "dask", {"kind": "dask", "workers": 2}) == threads
