@@ -1,0 +1,157 @@
+"""Benchmark the trend views on a warehouse of 1,000,000 articles and 10,000,000 mentions.
+
+A generator fills a real warehouse (the project's migrations and views) with synthetic rows
+in SQL: articles over 365 days from 200 feeds, grouped into stories of about four, 10 %
+exact duplicates, 30 % in the topic `talks`; 50,000 entities; ten mentions per article on
+average. Each view is then asked what an analyst asks: one topic and the last 14 days
+(entity_trending: the whole view, it looks back 17 days by itself). Goal: every view
+answers in 300 ms or less on 2 cores. Times are the median of 5 runs after one warm-up.
+
+    .venv/bin/python bench/bench_views.py              # 1,000,000 articles, 10,000,000 mentions
+    .venv/bin/python bench/bench_views.py --smoke      # 20,000 articles, 200,000 mentions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from newsmon import warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+QUERIES = {
+    "entity_daily": "SELECT * FROM entity_daily WHERE topic = 'talks' AND day > DATE '2025-12-31' - 14 ORDER BY stories DESC LIMIT 200",
+    "entity_trending": "SELECT * FROM entity_trending WHERE topic = 'talks' ORDER BY lift DESC LIMIT 50",
+    "stories_daily": "SELECT * FROM stories_daily WHERE topic = 'talks' AND day > DATE '2025-12-31' - 14 ORDER BY day",
+    "story_timeline": "SELECT * FROM story_timeline WHERE topic = 'talks' AND first_day > DATE '2025-12-31' - 14 LIMIT 500",
+    "actor_pairs": "SELECT * FROM actor_pairs WHERE topic = 'talks' AND week > DATE '2025-12-31' - 14 ORDER BY stories DESC LIMIT 100",
+    "feed_health": "SELECT * FROM feed_health",
+}
+
+
+def generate(con, articles: int, mentions_per_article: int) -> None:
+    """Fill the warehouse with synthetic rows, entirely in SQL."""
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""
+        INSERT INTO articles (article_id, feed_id, url, canonical_url, title, text, published_at,
+                              fetched_at, text_source, duplicate_of, story_id, site_name)
+        SELECT printf('a%010d', i), printf('feed%03d', i % 200), printf('https://o%03d.example/%d', i % 200, i),
+               printf('https://o%03d.example/%d', i % 200, i), printf('Title %d', i), NULL,
+               TIMESTAMP '2025-01-01' + to_seconds(CAST(i AS DOUBLE) / {articles} * 365 * 86400),
+               TIMESTAMP '2025-01-01' + to_seconds(CAST(i AS DOUBLE) / {articles} * 365 * 86400),
+               'page',
+               CASE WHEN i % 10 = 9 THEN printf('a%010d', i - 1) END,
+               printf('a%010d', i - i % 4),
+               printf('Outlet %d', i % 200)
+        FROM range({articles}) AS t(i)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO stories
+        SELECT story_id, min(title), min(published_at), max(published_at), count(*), count(DISTINCT feed_id)
+        FROM articles GROUP BY story_id
+        """
+    )
+    con.execute(
+        "INSERT INTO entities SELECT printf('e%06d', i), printf('Entity %d', i), "
+        "['person','organisation','country','place'][1 + i % 4], 'ner', NULL, TIMESTAMP '2025-01-01' "
+        "FROM range(50000) AS t(i)"
+    )
+    # Zipf-like entity popularity: a few entities are in many articles.
+    con.execute(
+        f"""
+        INSERT INTO mentions
+        SELECT DISTINCT ON (article_id, entity_id) article_id, entity_id, 1 + (h % 3), (h % 2000)::INTEGER
+        FROM (
+            SELECT printf('a%010d', i // {mentions_per_article}) AS article_id,
+                   printf('e%06d', CAST(floor(pow(random(), 3) * 50000) AS INTEGER)) AS entity_id,
+                   hash(i) AS h
+            FROM range({articles * mentions_per_article}) AS t(i)
+        )
+        """
+    )
+    con.execute(
+        "INSERT INTO article_topics SELECT article_id, 'talks', 4 FROM articles WHERE hash(article_id) % 10 < 3"
+    )
+    con.execute(
+        "INSERT INTO feeds (feed_id, url, name) SELECT printf('feed%03d', i), printf('https://o%03d.example/rss', i), "
+        "printf('Feed %d', i) FROM range(200) AS t(i)"
+    )
+    con.execute(
+        "INSERT INTO feed_polls (run_id, feed_id, polled_at, status, entries, new_entries, elapsed_ms) "
+        "SELECT printf('r%d', r), printf('feed%03d', f), TIMESTAMP '2025-12-01' + INTERVAL (r) MINUTE, "
+        "CASE WHEN (r + f) % 17 = 0 THEN 'error' ELSE 'ok' END, 20, 2, 120 FROM range(500) a(r), range(200) b(f)"
+    )
+    con.execute("CHECKPOINT")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--mentions-per-article", type=int, default=10)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--keep", type=Path, help="write the warehouse here instead of a temp dir")
+    args = parser.parse_args()
+    if args.smoke:
+        args.articles = 20_000
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.keep or Path(tmp) / "views.duckdb"
+        started = time.perf_counter()
+        with warehouse.connect(db) as con:
+            generate(con, args.articles, args.mentions_per_article)
+            counts = {
+                t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("articles", "mentions", "stories")
+            }
+        print(f"generated {counts} in {time.perf_counter() - started:.0f} s")
+        timings = {}
+        with warehouse.connect(db, read_only=True) as con:
+            for name, sql in QUERIES.items():
+                con.execute(sql).fetchall()  # warm-up
+                runs = []
+                for _ in range(5):
+                    t = time.perf_counter()
+                    rows = con.execute(sql).fetchall()
+                    runs.append(time.perf_counter() - t)
+                timings[name] = {
+                    "median_ms": round(statistics.median(runs) * 1000, 1),
+                    "rows": len(rows),
+                }
+    print(f"\n{'view':18} {'median ms':>10} {'rows':>6}")
+    for name, t in timings.items():
+        print(f"{name:18} {t['median_ms']:10.1f} {t['rows']:6}")
+    worst = max(t["median_ms"] for t in timings.values())
+    print(
+        f"goal every view <= 300 ms: {'PASS' if worst <= 300 else 'FAIL'} (slowest {worst:.0f} ms)"
+    )
+    out = ROOT / "bench" / "results" / ("views-smoke.json" if args.smoke else "views.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "counts": counts,
+                "timings": timings,
+                "machine": {
+                    "platform": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "python": sys.version.split()[0],
+                },
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
