@@ -306,7 +306,7 @@ def main() -> int:
         print(f"\nperson F1 >= 0.85 and all kinds F1 >= 0.75: {'PASS' if goal else 'FAIL'}")
         for label, examples in sorted(errors.items(), key=lambda e: -len(e[1])):
             if args.errors:
-                common = Counter(examples).most_common(args.errors)
+                common = Counter(" ".join(e.split()) for e in examples).most_common(args.errors)
                 print(f"  {label}: {len(examples)}: " + ", ".join(f"{w} ({n})" for w, n in common))
     print("\ndemo corpus officials (entities whose surfaces contain the surname):")
     for surname, r in results["demo"].items():
@@ -317,11 +317,11 @@ def main() -> int:
     if not args.no_speed:
         s = results["speed"] = measure_speed()
         print(f"\nspeed on {s['articles']} demo articles, articles/s:")
-        print(f"  {'extraction only (trafilatura)':<44}{s['extract']:8.1f}")
+        print(f"  {'extraction only (trafilatura)':<50}{s['extract']:8.1f}")
         for key in (k.removeprefix("ner_") for k in s if k.startswith("ner_")):
             label = key.replace("p", "processes=", 1).replace("_no_tok2vec", ", tok2vec left out")
-            print(f"  {f'NER only, {label}':<44}{s[f'ner_{key}']:8.1f}")
-            print(f"  {f'extraction + NER, {label}':<44}{s[f'pipeline_{key}']:8.1f}")
+            print(f"  {f'NER only, {label}':<50}{s[f'ner_{key}']:8.1f}")
+            print(f"  {f'extraction + NER, {label}':<50}{s[f'pipeline_{key}']:8.1f}")
         print(f"extraction + NER >= half of extraction only: {'PASS' if s['ok'] else 'FAIL'}")
         ok &= s["ok"]
     for path in filter(None, (RESULTS, args.json)):
