@@ -88,11 +88,12 @@ def process_batch(
     topics: list[Topic],
     nlp: NlpSettings,
 ) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
-    """The CPU work of a batch: extract text (trafilatura), entities and topics (spaCy), story features."""
+    """The CPU work of a batch: text (trafilatura); entities, topics, developments (spaCy); story features."""
     articles = extract.build_articles(batch, pages, min_text_chars)
-    extractor = entities.extractor_for(topics, nlp)
+    analyser = entities.analyser_for(topics, nlp)
     texts = [entities.article_text(a.title, a.text) for a in articles]
-    found = dict(zip((a.article_id for a in articles), extractor.extract(texts), strict=True))
+    days = [(a.published_at or a.fetched_at).date() for a in articles]
+    found = dict(zip((a.article_id for a in articles), analyser.analyse(texts, days), strict=True))
     for article in articles:
         article.story_features = stories.features(article.title, article.text)
     return articles, found
@@ -157,10 +158,15 @@ def publish_summary(db: Path, run_id: str) -> None:
     with warehouse.connect(warehouse.snapshot_path(db), read_only=True) as con:
         markdown = summary.run_markdown(con, run_id)
         table = summary.new_articles_table(con, run_id)
+        developments = summary.new_developments_table(con, run_id)
     create_markdown_artifact(markdown, key="poll-summary", description="What this poll run did")
     if table:
         create_table_artifact(
             table, key="poll-new-articles", description="New articles of this run"
+        )
+    if developments:
+        create_table_artifact(
+            developments, key="poll-new-developments", description="New developments of this run"
         )
 
 

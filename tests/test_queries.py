@@ -83,3 +83,31 @@ def test_the_two_istanbul_rounds_are_different_stories(demo_db):
         ).fetchall()
     assert [day.isoformat() for day, _ in rounds] == ["2025-05-16", "2025-06-02"]
     assert not set(rounds[0][1]) & set(rounds[1][1])
+
+
+def test_developments_are_stored_and_collapse_per_story(demo_db, capsys):
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        exchange = con.execute(
+            """
+            SELECT stance, quantity, unit FROM developments
+            WHERE kind = 'prisoner_exchange' AND occurred_on = DATE '2025-05-16' AND stance = 'agreed'
+            """
+        ).fetchall()
+        per_story = con.execute(
+            "SELECT count(*), count(DISTINCT (story_id, kind, stance)) FROM story_developments"
+        ).fetchone()
+        many = con.execute("SELECT max(article_count) FROM story_developments").fetchone()[0]
+        actors = con.execute(
+            "SELECT count(*) FROM developments d, unnest(d.actor_ids) AS t(x) "
+            "WHERE x NOT IN (SELECT entity_id FROM entities)"
+        ).fetchone()[0]
+    assert (1000.0, "prisoners") in {(q, u) for _, q, u in exchange}
+    assert per_story[0] == per_story[1] and many >= 2  # one row per story, kind and stance
+    assert actors == 0  # every actor is a stored entity
+    code, out, _ = query(
+        capsys, "development_timeline", "--days", "0", "--db", str(demo_db), "--format", "json"
+    )
+    rows = json.loads(out)
+    assert code == 0 and {"talks", "ceasefire", "prisoner_exchange", "sanctions"} <= {
+        r["kind"] for r in rows
+    }

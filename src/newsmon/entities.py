@@ -259,6 +259,7 @@ class ArticleEntities:
 
     mentions: list[Mention]
     topics: dict[str, float]  # topic id -> score, only topics that pass their threshold
+    developments: list = field(default_factory=list)  # newsmon.developments.Development
 
 
 def load_model(packages: Iterable[str], exclude: Iterable[str] = ()):
@@ -444,6 +445,43 @@ def extractor_for(topics: list[Topic], settings: NlpSettings) -> EntityExtractor
     if key not in _EXTRACTORS:
         _EXTRACTORS[key] = EntityExtractor(topics, settings)
     return _EXTRACTORS[key]
+
+
+class TextAnalyser:
+    """One spaCy parse per article for the entity and the development stages."""
+
+    def __init__(self, topics: list[Topic], settings: NlpSettings, taxonomy: str | None = None):
+        from newsmon.developments import DevelopmentExtractor
+
+        self.settings = settings
+        self.nlp = load_model(settings.models)  # the full pipeline: developments need the parse
+        self.entities = EntityExtractor(topics, settings, nlp=self.nlp)
+        self.developments = DevelopmentExtractor(self.nlp, taxonomy, settings=settings)
+
+    def analyse(self, texts: list[str], published: list) -> Iterator[ArticleEntities]:
+        """Entities, topics and developments of each text, in order."""
+        docs = self.nlp.pipe(
+            (t[: self.settings.max_chars] for t in texts),
+            batch_size=self.settings.batch_size,
+            n_process=self.settings.processes,
+        )
+        for doc, day in zip(docs, published, strict=True):
+            found = self.entities.from_doc(doc)
+            found.developments = self.developments.from_doc(doc, found, day)
+            yield found
+
+
+_ANALYSERS: dict[str, TextAnalyser] = {}
+
+
+def analyser_for(topics: list[Topic], settings: NlpSettings) -> TextAnalyser:
+    """One analyser per process and configuration (loading the model costs a second or two)."""
+    key = json.dumps(
+        [[t.model_dump(mode="json") for t in topics], settings.model_dump(mode="json")]
+    )
+    if key not in _ANALYSERS:
+        _ANALYSERS[key] = TextAnalyser(topics, settings)
+    return _ANALYSERS[key]
 
 
 def roles(topics: list[Topic]) -> dict[str, str]:

@@ -189,19 +189,20 @@ def reprocess(
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Recompute entities and topics of every stored article from its stored text.
+    """Recompute entities, topics and developments of every stored article from its stored text.
 
     Nothing is refetched; each batch replaces its articles' mentions and topics in one
     transaction, so running it twice gives the same rows. Returns the articles processed.
     """
-    extractor = entities.extractor_for(sources.topics, sources.settings.nlp)
+    analyser = entities.analyser_for(sources.topics, sources.settings.nlp)
     roles = entities.roles(sources.topics)
     total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
     done, after = 0, None
     now = datetime.now(UTC).replace(tzinfo=None)
     while rows := warehouse.texts_for_reprocessing(con, after, batch_size):
-        texts = [entities.article_text(title, text) for _, title, text in rows]
-        found = dict(zip((r[0] for r in rows), extractor.extract(texts), strict=True))
+        texts = [entities.article_text(title, text) for _, title, text, _ in rows]
+        days = [published.date() for *_, published in rows]
+        found = dict(zip((r[0] for r in rows), analyser.analyse(texts, days), strict=True))
         con.execute("BEGIN TRANSACTION")
         try:
             warehouse.store_entities(con, found, now, roles)

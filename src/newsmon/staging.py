@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from newsmon.developments import Development
 from newsmon.entities import ArticleEntities, EntityRef, Mention
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
@@ -66,6 +67,7 @@ def write(warehouse: str | Path, batch: Batch) -> Path:
     pq.write_table(_statuses_table(batch.statuses), partial / "feeds.parquet")
     pq.write_table(_mentions_table(batch.entities), partial / "mentions.parquet")
     pq.write_table(_topics_table(batch.entities), partial / "topics.parquet")
+    pq.write_table(_developments_table(batch.entities), partial / "developments.parquet")
     (partial / "run.json").write_text(json.dumps(dataclasses.asdict(batch.run), default=str))
     final = folder / name
     partial.rename(final)
@@ -150,6 +152,30 @@ def _mentions_table(entities: dict[str, ArticleEntities]) -> pa.Table:
         ]
     )
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+_REF = pa.struct([("name", pa.string()), ("kind", pa.string()), ("source", pa.string())])
+
+
+def _developments_table(entities: dict[str, ArticleEntities]) -> pa.Table:
+    rows = []
+    for article_id, found in entities.items():
+        for d in found.developments:
+            row = dataclasses.asdict(d)  # EntityRefs become dicts of name, kind, source
+            rows.append({"article_id": article_id, **row})
+    fields = [pa.field("article_id", pa.string())]
+    for f in dataclasses.fields(Development):
+        if f.name in ("actors", "recipients"):
+            fields.append(pa.field(f.name, pa.list_(_REF)))
+        elif f.name == "occurred_on":
+            fields.append(pa.field(f.name, pa.date32()))
+        elif f.name in ("quantity", "confidence"):
+            fields.append(pa.field(f.name, pa.float64()))
+        elif f.name in ("start_offset", "end_offset"):
+            fields.append(pa.field(f.name, pa.int64()))
+        else:
+            fields.append(pa.field(f.name, pa.string()))
+    return pa.Table.from_pylist(rows, schema=pa.schema(fields))
 
 
 def _topics_table(entities: dict[str, ArticleEntities]) -> pa.Table:

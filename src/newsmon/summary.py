@@ -76,7 +76,53 @@ def run_markdown(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         lines += [f"| {n} | {k} | {a} | {m} |" for n, k, a, m in entities]
     if topics:
         lines += ["", "**Articles per topic:** " + ", ".join(f"{t} {n}" for t, n in topics)]
+    developments = con.execute(
+        """
+        SELECT d.kind, d.stance, count(DISTINCT coalesce(a.story_id, a.article_id)) AS stories,
+               count(*) AS mentions, max(d.quantity) AS quantity, arg_max(d.unit, d.quantity) AS unit
+        FROM developments AS d JOIN articles AS a USING (article_id)
+        WHERE a.run_id = ?
+        GROUP BY ALL ORDER BY stories DESC, mentions DESC LIMIT 10
+        """,
+        [run_id],
+    ).fetchall()
+    if developments:
+        lines += [
+            "",
+            "## Top developments",
+            "",
+            "| kind | stance | stories | sentences | largest quantity |",
+            "|---|---|---|---|---|",
+        ]
+        for kind, stance, stories, sentences, quantity, unit in developments:
+            amount = "" if quantity is None else f"{quantity:g} {unit or ''}".strip()
+            lines.append(f"| {kind} | {stance} | {stories} | {sentences} | {amount} |")
     return "\n".join(lines) + "\n"
+
+
+def new_developments_table(
+    con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 200
+) -> list[dict]:
+    """The run's developments, one row each, for a table artifact."""
+    cursor = con.execute(
+        """
+        SELECT d.occurred_on, d.kind, d.stance, d.quantity, d.unit,
+               (SELECT string_agg(e.name, ', ') FROM entities e WHERE list_contains(d.actor_ids, e.entity_id)) AS actors,
+               a.feed_id, d.sentence
+        FROM developments AS d JOIN articles AS a USING (article_id)
+        WHERE a.run_id = ? AND a.duplicate_of IS NULL
+        ORDER BY d.occurred_on DESC NULLS LAST, d.kind LIMIT ?
+        """,
+        [run_id, limit],
+    )
+    names = [c[0] for c in cursor.description]
+    return [
+        {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in zip(names, row, strict=True)
+        }
+        for row in cursor.fetchall()
+    ]
 
 
 def new_articles_table(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 200) -> list[dict]:

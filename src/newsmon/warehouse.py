@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import re
 import shutil
@@ -656,6 +657,13 @@ def store_entities(
     Runs inside the caller's transaction.
     """
     refs = {m.entity for result in found.values() for m in result.mentions}
+    # Actors of developments are entities too, though usually already mentioned.
+    refs |= {
+        r
+        for result in found.values()
+        for d in result.developments
+        for r in (*d.actors, *d.recipients)
+    }
     resolved = _resolve_entities(con, refs, merge_threshold)
     roles = roles or {}
     new_entities = {
@@ -732,6 +740,10 @@ def store_entities(
         )
         con.execute("INSERT INTO mentions BY NAME SELECT * FROM new_mentions")
         con.execute("INSERT INTO article_topics BY NAME SELECT * FROM new_topics")
+        con.execute(
+            "DELETE FROM developments WHERE article_id IN (SELECT article_id FROM entity_articles)"
+        )
+        _store_developments(con, found, resolved)
         return con.execute("SELECT count(*) FROM entities").fetchall()[0][0] - before
 
     finally:
@@ -746,7 +758,7 @@ def texts_for_reprocessing(
     read their canonical article's text."""
     return con.execute(
         """
-        SELECT a.article_id, a.title, coalesce(a.text, c.text)
+        SELECT a.article_id, a.title, coalesce(a.text, c.text), coalesce(a.published_at, a.fetched_at)
         FROM articles AS a LEFT JOIN articles AS c ON c.article_id = a.duplicate_of
         WHERE a.article_id > coalesce(?, '')
         ORDER BY a.article_id
@@ -754,6 +766,69 @@ def texts_for_reprocessing(
         """,
         [after, limit],
     ).fetchall()
+
+
+_DEVELOPMENT_SCHEMA = pa.schema(
+    [
+        ("development_id", pa.string()),
+        ("article_id", pa.string()),
+        ("kind", pa.string()),
+        ("plover_category", pa.string()),
+        ("plover_mode", pa.string()),
+        ("stance", pa.string()),
+        ("actor_ids", pa.list_(pa.string())),
+        ("recipient_ids", pa.list_(pa.string())),
+        ("quantity", pa.float64()),
+        ("unit", pa.string()),
+        ("place", pa.string()),
+        ("occurred_on", pa.date32()),
+        ("sentence", pa.string()),
+        ("start_offset", pa.int32()),
+        ("end_offset", pa.int32()),
+        ("confidence", pa.float64()),
+        ("trigger", pa.string()),
+    ]
+)
+
+
+def _store_developments(
+    con: duckdb.DuckDBPyConnection,
+    found: dict[str, ArticleEntities],
+    resolved: dict[EntityRef, str],
+) -> None:
+    """Insert the developments of these articles (their old ones are already deleted)."""
+    rows = []
+    for article_id, result in found.items():
+        for d in result.developments:
+            key = f"{article_id}:{d.kind}:{d.stance}:{d.start_offset}"
+            rows.append(
+                {
+                    "development_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+                    "article_id": article_id,
+                    "kind": d.kind,
+                    "plover_category": d.plover_category,
+                    "plover_mode": d.plover_mode,
+                    "stance": d.stance,
+                    "actor_ids": [resolved.get(r, r.id) for r in d.actors],
+                    "recipient_ids": [resolved.get(r, r.id) for r in d.recipients],
+                    "quantity": d.quantity,
+                    "unit": d.unit,
+                    "place": d.place,
+                    "occurred_on": d.occurred_on,
+                    "sentence": d.sentence,
+                    "start_offset": d.start_offset,
+                    "end_offset": d.end_offset,
+                    "confidence": d.confidence,
+                    "trigger": d.trigger,
+                }
+            )
+    if not rows:
+        return
+    con.register("new_developments", pa.Table.from_pylist(rows, schema=_DEVELOPMENT_SCHEMA))
+    try:
+        con.execute("INSERT OR IGNORE INTO developments BY NAME SELECT * FROM new_developments")
+    finally:
+        con.unregister("new_developments")
 
 
 _ENTITY_SCHEMA = pa.schema(
