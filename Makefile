@@ -32,8 +32,9 @@ test: $(STAMP) browser
 serve: $(STAMP)
 	$(BIN)/python deploy/serve.py --port $(or $(PORT),4200)
 
+# Every benchmark and evaluation at full size (tens of minutes); `make test` runs them small.
 bench: $(STAMP)
-	$(BIN)/python bench/bench_polling.py
+	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src flows tests bench
