@@ -43,6 +43,19 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory, prefect_harness):
+    """A warehouse filled by `newsmon demo` with the shipped watch list (read-only use)."""
+    from newsmon.cli import main
+
+    folder = tmp_path_factory.mktemp("demo")
+    assert (
+        main(["demo", "--port", "0", "--dir", str(folder), "--sources", str(ROOT / "sources.yaml")])
+        == 0
+    )
+    return folder / "demo.duckdb"
+
+
 def write_sources(path: Path, feeds: list[dict], warehouse: Path, **settings) -> Path:
     """Write a sources file for loopback feeds (private networks allowed)."""
     import yaml

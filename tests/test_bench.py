@@ -28,7 +28,10 @@ def test_polling_benchmark_smoke():
 def test_dedup_benchmark_smoke():
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bench_dedup.py"), "--smoke"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "assigned to stories in <= 2 s: PASS" in out.stdout

@@ -7,21 +7,8 @@ import io
 import json
 
 import duckdb
-import pytest
 
 from newsmon.cli import main
-
-from .conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, prefect_harness):
-    folder = tmp_path_factory.mktemp("demo")
-    assert (
-        main(["demo", "--port", "0", "--dir", str(folder), "--sources", str(ROOT / "sources.yaml")])
-        == 0
-    )
-    return folder / "demo.duckdb"
 
 
 def query(capsys, *args):

@@ -14,16 +14,6 @@ from .conftest import ROOT
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, prefect_harness):
-    folder = tmp_path_factory.mktemp("demo")
-    assert (
-        main(["demo", "--port", "0", "--dir", str(folder), "--sources", str(ROOT / "sources.yaml")])
-        == 0
-    )
-    return folder / "demo.duckdb"
-
-
 def test_report_is_self_contained(demo_db, tmp_path):
     out = tmp_path / "report.html"
     assert main(["report", "--db", str(demo_db), "--days", "30", "--out", str(out)]) == 0

@@ -434,17 +434,22 @@ class EntityExtractor:
         return scores
 
 
-_EXTRACTORS: dict[str, EntityExtractor] = {}
+# One instance per process and configuration: loading a spaCy model costs seconds.
+_INSTANCES: dict[tuple[type, str], object] = {}
 
 
-def extractor_for(topics: list[Topic], settings: NlpSettings) -> EntityExtractor:
-    """One extractor per process and configuration: loading the model costs about a second."""
+def _per_process(cls, topics: list[Topic], settings: NlpSettings):
     key = json.dumps(
         [[t.model_dump(mode="json") for t in topics], settings.model_dump(mode="json")]
     )
-    if key not in _EXTRACTORS:
-        _EXTRACTORS[key] = EntityExtractor(topics, settings)
-    return _EXTRACTORS[key]
+    if (cls, key) not in _INSTANCES:
+        _INSTANCES[cls, key] = cls(topics, settings)
+    return _INSTANCES[cls, key]
+
+
+def extractor_for(topics: list[Topic], settings: NlpSettings) -> EntityExtractor:
+    """The entity extractor (NER-only model) for this configuration, loaded once per process."""
+    return _per_process(EntityExtractor, topics, settings)
 
 
 class TextAnalyser:
@@ -471,17 +476,9 @@ class TextAnalyser:
             yield found
 
 
-_ANALYSERS: dict[str, TextAnalyser] = {}
-
-
 def analyser_for(topics: list[Topic], settings: NlpSettings) -> TextAnalyser:
-    """One analyser per process and configuration (loading the model costs a second or two)."""
-    key = json.dumps(
-        [[t.model_dump(mode="json") for t in topics], settings.model_dump(mode="json")]
-    )
-    if key not in _ANALYSERS:
-        _ANALYSERS[key] = TextAnalyser(topics, settings)
-    return _ANALYSERS[key]
+    """The entity + development analyser (full model) for this configuration, once per process."""
+    return _per_process(TextAnalyser, topics, settings)
 
 
 def roles(topics: list[Topic]) -> dict[str, str]:
