@@ -169,11 +169,14 @@ def load_or_stage(
     """
     try:
         with warehouse.connect(db, wait=wait) as con:
-            for folder in staging.pending(db):
+            staged = staging.pending(db)
+            for folder in staged:
                 earlier = staging.read(folder)
                 load_batch(con, earlier, sources)
                 staging.remove(folder)
                 log.info("loaded staged run %s", earlier.run.run_id)
+            if staged:
+                _drop_stored(con, batch)
             by_method = load_batch(con, batch, sources)
             warehouse.refresh_snapshot(con, db)
             return "loaded", by_method
@@ -181,6 +184,22 @@ def load_or_stage(
         batch.run.status = "staged"
         staging.write(db, batch)
         return "staged", Counter()
+
+
+def _drop_stored(con: duckdb.DuckDBPyConnection, batch: staging.Batch) -> None:
+    """Remove from a batch the articles that staged batches have just stored.
+
+    This run read the warehouse before the staged batches were in it, so it may carry the
+    same entries again; loading them would count them twice in the run's figures.
+    """
+    stored = warehouse.known_keys(con, batch.articles).article_ids
+    if not stored:
+        return
+    batch.articles = [a for a in batch.articles if a.article_id not in stored]
+    batch.entities = {k: v for k, v in batch.entities.items() if k not in stored}
+    for status in batch.statuses:
+        status.new_entries = sum(a.feed_id == status.feed_id for a in batch.articles)
+    log.info("%d articles of this run were already stored by staged batches", len(stored))
 
 
 def reprocess(

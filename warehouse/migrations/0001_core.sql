@@ -23,7 +23,7 @@ CREATE TABLE runs (
     run_id             VARCHAR PRIMARY KEY,
     started_at         TIMESTAMP NOT NULL,
     finished_at        TIMESTAMP,
-    status             VARCHAR NOT NULL,   -- 'completed' | 'failed'
+    status             VARCHAR NOT NULL,   -- 'completed' | 'staged' (loaded later from staging)
     feeds_ok           INTEGER NOT NULL DEFAULT 0,
     feeds_failed       INTEGER NOT NULL DEFAULT 0,
     entries_seen       INTEGER NOT NULL DEFAULT 0,
