@@ -11,27 +11,21 @@ from .conftest import ROOT
 
 
 @pytest.mark.slow
-def test_polling_benchmark_smoke():
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("bench_polling.py", ["second cycle <= 10 s: PASS", "flow 2"]),
+        ("bench_dedup.py", ["assigned to stories in <= 2 s: PASS"]),
+    ],
+)
+def test_benchmark_runs_at_smoke_size(script, expected):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_polling.py"), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "second cycle <= 10 s: PASS" in out.stdout
-    assert "flow 2" in out.stdout
-
-
-@pytest.mark.slow
-def test_dedup_benchmark_smoke():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_dedup.py"), "--smoke"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "assigned to stories in <= 2 s: PASS" in out.stdout
+    for line in expected:
+        assert line in out.stdout

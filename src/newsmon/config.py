@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
@@ -27,6 +27,8 @@ from pydantic import (
 from newsmon.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_SOURCES = Path("sources.yaml")
 _SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -248,16 +250,47 @@ def _duplicates(sources: Sources) -> Iterator[tuple[tuple, str]]:
             first.setdefault(value, index)
 
 
-def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
-    """Read and validate a sources file; raise ConfigError naming file, key path and line."""
-    path = Path(path)
+def read_text(path: Path) -> str:
+    """A configuration file's text, or a ConfigError naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    sources = parse_sources(text, str(path))
+
+
+def validate_yaml(
+    text: str, filename: str, model: type[M], needs: str
+) -> tuple[M, dict[tuple, int]]:
+    """Parse YAML text into `model`; every error names the file, the line and the key path.
+
+    Returns the model and the line of every key path (for checks made after validation).
+    `needs` completes the message for an empty file ("at least a 'feeds:' list").
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark else filename
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if root is None:
+        raise ConfigError(f"{filename}: file is empty; it needs {needs}")
+    lines = dict(_node_lines(root, (), filename))
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}:{root.start_mark.line + 1}: top level must be a mapping")
+    try:
+        return model.model_validate(data), lines
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, lines, filename)) from None
+
+
+def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
+    """Read and validate a sources file; raise ConfigError naming file, key path and line."""
+    path = Path(path)
+    sources = parse_sources(read_text(path), str(path))
     warehouse = sources.settings.warehouse
     if not warehouse.is_absolute():
         # Relative warehouse paths are relative to the sources file, not the cwd,
@@ -269,23 +302,7 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
 
 def parse_sources(text: str, filename: str = "<string>") -> Sources:
     """Validate YAML text as a sources file."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark else filename
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    if root is None:
-        raise ConfigError(f"{filename}: file is empty; it needs at least a 'feeds:' list")
-    lines = dict(_node_lines(root, (), filename))
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{filename}:{root.start_mark.line + 1}: top level must be a mapping")
-    try:
-        sources = Sources.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, lines, filename)) from None
+    sources, lines = validate_yaml(text, filename, Sources, "at least a 'feeds:' list")
     problems = [_format_one(loc, msg, lines, filename) for loc, msg in _duplicates(sources)]
     if problems:
         raise ConfigError("\n".join(problems))

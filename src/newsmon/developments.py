@@ -40,10 +40,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from newsmon.config import NlpSettings, _format_errors, _node_lines
+from newsmon.config import NlpSettings, read_text, validate_yaml
 from newsmon.entities import ArticleEntities, EntityExtractor, EntityRef
 from newsmon.errors import ConfigError, NewsmonError
 
@@ -259,35 +258,12 @@ def default_taxonomy_path() -> Path:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read and validate a taxonomy file; raise ConfigError naming file, key path and line."""
     path = Path(path) if path is not None else default_taxonomy_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    return parse_taxonomy(text, str(path))
+    return parse_taxonomy(read_text(path), str(path))
 
 
 def parse_taxonomy(text: str, filename: str = "<string>") -> Taxonomy:
     """Validate YAML text as a taxonomy."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark else filename
-        raise ConfigError(
-            f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"
-        ) from None
-    if root is None:
-        raise ConfigError(f"{filename}: file is empty; it needs 'cues:' and 'kinds:'")
-    lines = dict(_node_lines(root, (), filename))
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{filename}:{root.start_mark.line + 1}: top level must be a mapping")
-    try:
-        return Taxonomy.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, lines, filename)) from None
+    return validate_yaml(text, filename, Taxonomy, "'cues:' and 'kinds:'")[0]
 
 
 # ----------------------------------------------------------------------------- the result
