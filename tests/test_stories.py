@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.eval_stories import demo_stories, evaluate_ecbplus, evaluate_giveme
+from newsmon import pipeline, warehouse
+from newsmon.config import StorySettings as StoriesConfig
+from newsmon.extract import Article
 from newsmon.stories import MAX_TERMS, StoryIndex, StorySettings, features
 
 from .conftest import shared_data
@@ -229,3 +232,87 @@ def test_ecbplus_floor():
     assert per_topic["merged_pairs"] < 0.045, per_topic  # measured 3.2 %, goal < 5 %
     assert whole["pair_f1"] >= 0.76, whole  # measured 0.786
     assert whole["cross_topic_pairs"] <= 0.01, whole  # measured 0.0 %
+
+
+# -- across runs: story centroids kept in the warehouse ---------------------------------------
+
+
+def _article(article_id: str, report: tuple[str, str], published: datetime) -> Article:
+    url = f"https://outlet.example/{article_id}"
+    published = published.astimezone(UTC).replace(tzinfo=None)
+    return Article(
+        article_id=article_id,
+        feed_id="feed",
+        url=url,
+        canonical_url=url,
+        guid=None,
+        title=report[0],
+        summary=None,
+        text=report[1],
+        author=None,
+        published_at=published,
+        fetched_at=published,
+        language="en",
+        site_name=None,
+        text_source="page",
+    )
+
+
+def _load_run(con, run_id: str, articles: list[Article]) -> pipeline.StoryAssignment:
+    """The story stage and the load of one run, as pipeline.load_batch does them."""
+    assigned = pipeline.assign_stories(con, articles, StoriesConfig())
+    warehouse.load_cycle(
+        con,
+        warehouse.RunRecord(run_id, datetime(2031, 1, 1)),
+        [],
+        articles,
+        features=assigned.features,
+        story_vectors=assigned.vectors,
+    )
+    return assigned
+
+
+RUNS = [
+    [("other-0", OTHERS[0], -30), ("other-1", OTHERS[1], -29), ("other-2", OTHERS[2], -28)],
+    [("ferry-a", FERRY_A, 0), ("round-1", ROUND_ONE, 1)],
+    [("ferry-b", FERRY_B, 14)],
+    [("ferry-c", FERRY_C, 50)],
+    [("round-2", ROUND_TWO, 17 * 24)],
+]
+
+
+def test_stories_grow_across_runs_from_stored_centroids(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        for n, run in enumerate(RUNS):
+            batch = [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run]
+            assigned = _load_run(con, f"run-{n}", batch)
+            # only the stories this run opened or grew are written back
+            assert {v.story_id for v in assigned.vectors} == {a.story_id for a in batch}
+        story_of = dict(con.execute("SELECT article_id, story_id FROM articles").fetchall())
+        vectors = dict(con.execute("SELECT story_id, size FROM story_vectors").fetchall())
+    assert story_of["ferry-b"] == story_of["ferry-c"] == "ferry-a"
+    assert story_of["round-1"] == "round-1" and story_of["round-2"] == "round-2"
+    assert vectors["ferry-a"] == 3 and vectors["round-2"] == 1
+    # the same stream through one index in memory, as bench/eval_stories.py runs it
+    index = StoryIndex()
+    for run in RUNS:
+        for i, r, h in run:
+            assert index.assign(i, T0 + timedelta(hours=h), feats(r))[0] == story_of[i]
+
+
+def test_open_stories_without_centroids_are_rebuilt_once(tmp_path, caplog):
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        for n, run in enumerate(RUNS[:3]):
+            _load_run(con, f"run-{n}", [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run])
+        # a warehouse from before centroids were kept
+        con.execute("DELETE FROM story_vectors")
+        with caplog.at_level("INFO", logger="newsmon.pipeline"):
+            _load_run(con, "run-c", [_article("ferry-c", FERRY_C, T0 + timedelta(hours=50))])
+        assert "rebuilding 5 open stories" in caplog.text  # ferry, round one, three others
+        caplog.clear()
+        sizes = dict(con.execute("SELECT story_id, size FROM story_vectors").fetchall())
+        with caplog.at_level("INFO", logger="newsmon.pipeline"):
+            _load_run(con, "run-d", [_article("ferry-d", FERRY_D, T0 + timedelta(hours=100))])
+        assert "rebuilding" not in caplog.text
+        story = con.execute("SELECT story_id FROM articles WHERE article_id = 'ferry-d'").fetchone()
+    assert sizes["ferry-a"] == 3 and story == ("ferry-a",)

@@ -79,14 +79,25 @@ def reading(db: Path, wait: float = 2.0) -> Iterator[duckdb.DuckDBPyConnection |
         yield con
 
 
+@dataclass
+class StoryAssignment:
+    """What the story stage gives the loader besides each article's story_id."""
+
+    features: list[tuple[str, int, list[str], list[float]]]  # per canonical article
+    vectors: list[stories.StoredStory]  # centroids of the stories opened or grown
+    opened: int
+
+
 def assign_stories(
     con: duckdb.DuckDBPyConnection, articles: list[Article], settings: StorySettings
-) -> tuple[list[tuple[str, int, list[str], list[float]]], int]:
-    """Give every new article a story; return the feature rows to store and the stories opened.
+) -> StoryAssignment:
+    """Give every new article a story; return the rows to store and the stories opened.
 
     Canonical articles are compared, in published order, with the stories open in the
-    warehouse (warm-started from the stored features of the last window); duplicates join
-    the story of the article they copy.
+    warehouse; duplicates join the story of the article they copy. The open stories are
+    loaded from their stored centroids as the batch's terms probe them; when some open
+    story has none (a warehouse from before centroids were kept, or a new features
+    version), the open stories are rebuilt once from their articles' stored features.
     """
     index = stories.StoryIndex(
         stories.StorySettings(
@@ -97,25 +108,33 @@ def assign_stories(
         (a for a in articles if a.duplicate_of is None),
         key=lambda a: (a.published_at or a.fetched_at, a.article_id),
     )
-    rows = []
-    opened = 0
+    for article in canonical:
+        if article.story_features is None:
+            article.story_features = stories.features(article.title, article.text)
+    version = stories.FEATURES_VERSION
     if canonical:
         since = (canonical[0].published_at or canonical[0].fetched_at) - settings.window
-        for story_id, published, version, terms, weights in warehouse.story_warm_start(con, since):
-            if version == stories.FEATURES_VERSION:
-                index.add_existing(story_id, published, dict(zip(terms, weights, strict=True)))
+        stale = warehouse.stale_open_stories(con, since, version)
+        if stale:
+            log.info("rebuilding %d open stories from their articles' features", stale)
+            for story_id, published, v, terms, weights in warehouse.story_warm_start(con, since):
+                if v == version:
+                    index.add_existing(story_id, published, dict(zip(terms, weights, strict=True)))
+        else:
+            docs, df = warehouse.term_statistics(
+                con, since, version, {t for a in canonical for t in a.story_features}
+            )
+            index.attach(docs, df, lambda terms: warehouse.open_stories(con, since, version, terms))
+            index.prefetch(a.story_features for a in canonical)
+    features, opened = [], 0
     for article in canonical:
         feats = article.story_features
-        if feats is None:
-            feats = article.story_features = stories.features(article.title, article.text)
-        article.story_id, article.story_score, is_new = index.assign(
+        article.story_id, score, is_new = index.assign(
             article.article_id, article.published_at or article.fetched_at, feats
         )
-        article.story_score = round(article.story_score, 4)
+        article.story_score = round(score, 4)
         opened += is_new
-        rows.append(
-            (article.article_id, stories.FEATURES_VERSION, list(feats), list(feats.values()))
-        )
+        features.append((article.article_id, version, list(feats), list(feats.values())))
     in_batch = {a.article_id: a.story_id for a in canonical}
     stored = warehouse.stories_of(
         con, [a.duplicate_of for a in articles if a.duplicate_of and a.duplicate_of not in in_batch]
@@ -125,7 +144,7 @@ def assign_stories(
             article.story_id = in_batch.get(article.duplicate_of) or stored.get(
                 article.duplicate_of
             )
-    return rows, opened
+    return StoryAssignment(features, index.changed(), opened)
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: Sources) -> Counter:
@@ -143,7 +162,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
     run.text_from_page = sum(a.text_source == "page" for a in batch.articles)
     run.text_from_feed = len(batch.articles) - run.text_from_page
     run.finished_at = run.finished_at or datetime.now(UTC).replace(tzinfo=None)
-    features, run.stories_new = assign_stories(con, batch.articles, sources.settings.stories)
+    assigned = assign_stories(con, batch.articles, sources.settings.stories)
+    run.stories_new = assigned.opened
     warehouse.load_cycle(
         con,
         run,
@@ -154,7 +174,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
         relinks=found.relinks,
         entities=batch.entities,
         roles=entities.roles(sources.topics),
-        features=features,
+        features=assigned.features,
+        story_vectors=assigned.vectors,
     )
     return found.by_method
 

@@ -15,6 +15,11 @@ later event cannot join it through the words they share.
 Candidate stories come from an inverted index (term -> open stories) probed with the
 article's most weighted terms; only the best few candidates are scored in full, so the cost
 of one assignment depends on how many stories share its rare terms, not on how many are open.
+
+Between runs the warehouse keeps each story's centroid (`StoredStory`). A run gives the index
+the term statistics of the batch's own terms and a way to fetch the open stories indexed
+under a list of terms (`attach`); stories are then loaded only when a new article probes
+one of their terms, so a warm start costs what the batch touches, not what is open.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -184,6 +190,22 @@ class StorySettings:
     candidates: int = 10  # candidate stories scored in full
 
 
+@dataclass
+class StoredStory:
+    """A story's state as the warehouse keeps it between runs (table `story_vectors`)."""
+
+    story_id: str
+    last: datetime | None  # the latest dated article (naive UTC)
+    size: int  # articles joined
+    terms: list[str]  # the centroid: sum of the unit vectors of its articles
+    weights: list[float]
+    indexed: list[str]  # terms whose postings lead to the story
+
+
+# terms -> the open stories indexed under any of them (see StoryIndex.attach)
+StoryFetcher = Callable[[list[str]], Iterable[StoredStory]]
+
+
 @dataclass(eq=False)
 class _Story:
     story_id: str
@@ -218,6 +240,9 @@ class StoryIndex:
         self._postings: dict[str, set[_Story]] = defaultdict(set)
         self._expiry: list[tuple[float, str]] = []  # (last, story_id), checked lazily
         self._pending: list[tuple[str, float | None, Features]] = []
+        self._fetch: StoryFetcher | None = None
+        self._fetched: set[str] = set()  # terms whose stored stories are loaded
+        self._changed: dict[str, _Story] = {}  # opened or grown since the index was made
 
     def _vector(self, feats: Features, cache: dict[str, float] | None = None) -> dict[str, float]:
         """Unit tf-idf vector of an article, with the statistics as they are now (then frozen).
@@ -261,6 +286,7 @@ class StoryIndex:
         story.norm2 = norm2
         story.norm = math.sqrt(norm2)
         story.size += 1
+        self._changed[story.story_id] = story
         if when is not None and (story.last is None or when > story.last):
             story.last = when
             heapq.heappush(self._expiry, (when, story.story_id))
@@ -295,11 +321,14 @@ class StoryIndex:
         self.df.update(feats.keys())
         self._pending.append((story_id, _epoch(published_at), feats))
 
-    def _load_pending(self) -> None:
+    def _load_pending(self, now: float | None) -> None:
         # Vectors are built once all stored articles are counted, so they share one IDF.
         pending, self._pending = self._pending, []
         dated = [when for _, when, _ in pending if when is not None]
-        oldest = max(dated) - self.settings.window_days * _DAY if dated else None
+        # A stored article opens a story only if it is within the window of the newest one
+        # or of the first article to assign, whichever is earlier.
+        newest = min(max(dated), now) if dated and now is not None else max(dated, default=None)
+        oldest = None if newest is None else newest - self.settings.window_days * _DAY
         loaded = 0
         cache: dict[str, float] = {}
         for story_id, when, feats in pending:
@@ -319,6 +348,76 @@ class StoryIndex:
             len(self.stories),
         )
 
+    def attach(self, docs: int, df: Mapping[str, int], fetch: StoryFetcher) -> None:
+        """Warm start from stored stories: `docs` stored articles counted, of which `df[t]`
+        contain term t (give at least every term of the articles to assign); `fetch(terms)`
+        returns the stored open stories indexed under any of `terms`."""
+        self.docs += docs
+        self.df.update(df)
+        self._fetch = fetch
+
+    def prefetch(self, batch: Iterable[Features]) -> None:
+        """Load in one call the stored stories the articles of a batch are likely to probe.
+
+        Probes are computed with the statistics as they are now; the few that shift while
+        the batch is assigned are fetched when they are probed.
+        """
+        if self._fetch is None:
+            return
+        s = self.settings
+        common = max(s.max_df * self.docs, 50.0)
+        wanted: set[str] = set()
+        for feats in batch:
+            vec = self._vector(feats)
+            # twice the probes: the margin absorbs the drift of the statistics in the batch
+            wanted.update(
+                t
+                for t, _ in heapq.nlargest(
+                    2 * s.probe_terms,
+                    ((t, v) for t, v in vec.items() if self.df[t] <= common),
+                    key=_value,
+                )
+            )
+        self._load(sorted(wanted))
+
+    def _load(self, terms: list[str]) -> None:
+        missing = [t for t in terms if t not in self._fetched]
+        if not missing or self._fetch is None:
+            return
+        self._fetched.update(missing)
+        for stored in self._fetch(missing):
+            if stored.story_id not in self.stories and stored.story_id not in self._changed:
+                self._restore(stored)
+
+    def _restore(self, stored: StoredStory) -> None:
+        story = _Story(stored.story_id, dict(zip(stored.terms, stored.weights, strict=True)))
+        story.norm2 = sum(w * w for w in stored.weights)
+        story.norm = math.sqrt(story.norm2)
+        story.size = stored.size
+        story.last = _epoch(stored.last)
+        if story.last is not None:
+            heapq.heappush(self._expiry, (story.last, story.story_id))
+        for term in stored.indexed:
+            story.indexed.add(term)
+            self._postings[term].add(story)
+        self.stories[story.story_id] = story
+
+    def changed(self) -> list[StoredStory]:
+        """The stories opened or grown since this index was made, to store for the next run."""
+        return [
+            StoredStory(
+                story.story_id,
+                None
+                if story.last is None
+                else datetime.fromtimestamp(story.last, UTC).replace(tzinfo=None),
+                story.size,
+                list(story.vector),
+                list(story.vector.values()),
+                sorted(story.indexed),
+            )
+            for story in self._changed.values()
+        ]
+
     def best(self, vec: dict[str, float], when: float | None) -> tuple[str | None, float]:
         """The most similar open story for an article vector, and its cosine (0.0 if none)."""
         s = self.settings
@@ -327,6 +426,8 @@ class StoryIndex:
         probes = heapq.nlargest(
             s.probe_terms, ((t, v) for t, v in vec.items() if df[t] <= common), key=_value
         )
+        if self._fetch is not None:
+            self._load([t for t, _ in probes])
         partial: dict[_Story, float] = defaultdict(float)
         postings = self._postings
         for term, value in probes:
@@ -354,9 +455,9 @@ class StoryIndex:
         A new story's id is the article's id. Call in published order; with published_at
         None time is ignored and every open story is a candidate.
         """
-        if self._pending:
-            self._load_pending()
         when = _epoch(published_at)
+        if self._pending:
+            self._load_pending(when)
         if when is not None:
             self._close_before(when)
         self.docs += 1

@@ -8,7 +8,7 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import cache
@@ -25,6 +25,7 @@ from newsmon.errors import WarehouseError, WarehouseLocked
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
 from newsmon.schedule import PollState
+from newsmon.stories import FEATURES_VERSION, StoredStory
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +378,7 @@ def load_cycle(
     entities: dict[str, ArticleEntities] | None = None,
     roles: dict[str, str] | None = None,
     features: Sequence[tuple[str, int, list[str], list[float]]] = (),
+    story_vectors: Sequence[StoredStory] = (),
 ) -> int:
     """Write one cycle in a single transaction; return the rows added to `articles`.
 
@@ -384,7 +386,8 @@ def load_cycle(
     replaced version in `article_revisions`; `lsh` rows are (article_id, band, key) for
     near-duplicate blocking; `relinks` point stored articles (and their duplicates) at an
     earlier canonical article found in this batch; `entities` are the entity-stage results
-    by article id (`roles` from the watch lists).
+    by article id (`roles` from the watch lists); `features` and `story_vectors` are the
+    story stage's per-article terms and the centroids of the stories it opened or grew.
     """
     articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
         "run_id", pa.array([run.run_id] * len(articles), pa.string())
@@ -416,6 +419,8 @@ def load_cycle(
             run.entities_new = store_entities(con, entities, run.started_at, roles)
         if features:
             _store_features(con, features)
+        if story_vectors:
+            _store_story_vectors(con, story_vectors)
         _refresh_stories(con, {a.story_id for a in articles if a.story_id})
         for link in relinks:
             con.execute(
@@ -551,6 +556,110 @@ def story_warm_start(
         """,
         [since],
     ).fetchall()
+
+
+def stale_open_stories(con: duckdb.DuckDBPyConnection, since: datetime, version: int) -> int:
+    """Stories with an article of features `version` since `since` but no stored centroid of
+    that version: stored before centroids were kept, or under another features version."""
+    return con.execute(
+        """
+        SELECT count(DISTINCT coalesce(a.story_id, a.article_id))
+        FROM article_features AS f JOIN articles AS a USING (article_id)
+        WHERE f.version = $version AND a.duplicate_of IS NULL
+          AND coalesce(a.published_at, a.fetched_at) >= $since
+          AND coalesce(a.story_id, a.article_id) NOT IN (
+              SELECT story_id FROM story_vectors WHERE version = $version)
+        """,
+        {"since": since, "version": version},
+    ).fetchall()[0][0]
+
+
+def term_statistics(
+    con: duckdb.DuckDBPyConnection, since: datetime, version: int, terms: Iterable[str]
+) -> tuple[int, dict[str, int]]:
+    """Canonical articles stored since `since`, and how many of them hold each of `terms`."""
+    con.register("batch_terms", pa.table({"term": sorted(set(terms))}, schema=_TERM_SCHEMA))
+    try:
+        where = """
+            FROM article_features AS f JOIN articles AS a USING (article_id)
+            WHERE f.version = $version AND a.duplicate_of IS NULL
+              AND coalesce(a.published_at, a.fetched_at) >= $since
+        """
+        params = {"since": since, "version": version}
+        docs = con.execute(f"SELECT count(*) {where}", params).fetchall()[0][0]
+        df = con.execute(
+            f"""
+            SELECT term, count(*)
+            FROM (SELECT unnest(f.terms) AS term {where}) JOIN batch_terms USING (term)
+            GROUP BY term
+            """,
+            params,
+        ).fetchall()
+    finally:
+        con.unregister("batch_terms")
+    return docs, dict(df)
+
+
+def open_stories(
+    con: duckdb.DuckDBPyConnection, since: datetime, version: int, terms: Sequence[str]
+) -> list[StoredStory]:
+    """Stored story centroids with an article since `since`, indexed under any of `terms`."""
+    con.register("probe_terms", pa.table({"term": list(terms)}, schema=_TERM_SCHEMA))
+    try:
+        rows = con.execute(
+            """
+            WITH hit AS (
+                SELECT DISTINCT story_id
+                FROM (SELECT story_id, unnest(indexed) AS term FROM story_vectors
+                      WHERE version = $version AND last_at >= $since)
+                JOIN probe_terms USING (term)
+            )
+            SELECT story_id, last_at, size, terms, weights, indexed
+            FROM story_vectors JOIN hit USING (story_id)
+            """,
+            {"since": since, "version": version},
+        ).fetchall()
+    finally:
+        con.unregister("probe_terms")
+    return [StoredStory(*row) for row in rows]
+
+
+_TERM_SCHEMA = pa.schema([("term", pa.string())])
+
+_VECTOR_SCHEMA = pa.schema(
+    [
+        ("story_id", pa.string()),
+        ("version", pa.int32()),
+        ("last_at", pa.timestamp("us")),
+        ("size", pa.int32()),
+        ("terms", pa.list_(pa.string())),
+        ("weights", pa.list_(pa.float64())),
+        ("indexed", pa.list_(pa.string())),
+    ]
+)
+
+
+def _store_story_vectors(con: duckdb.DuckDBPyConnection, vectors: Sequence[StoredStory]) -> None:
+    table = pa.Table.from_pylist(
+        [
+            {
+                "story_id": v.story_id,
+                "version": FEATURES_VERSION,
+                "last_at": v.last,
+                "size": v.size,
+                "terms": v.terms,
+                "weights": v.weights,
+                "indexed": v.indexed,
+            }
+            for v in vectors
+        ],
+        schema=_VECTOR_SCHEMA,
+    )
+    con.register("new_story_vectors", table)
+    try:
+        con.execute("INSERT OR REPLACE INTO story_vectors BY NAME SELECT * FROM new_story_vectors")
+    finally:
+        con.unregister("new_story_vectors")
 
 
 def stories_of(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> dict[str, str]:
