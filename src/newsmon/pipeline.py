@@ -124,8 +124,25 @@ def assign_stories(
             docs, df = warehouse.term_statistics(
                 con, since, version, {t for a in canonical for t in a.story_features}
             )
-            index.attach(docs, df, lambda terms: warehouse.open_stories(con, since, version, terms))
-            index.prefetch(a.story_features for a in canonical)
+            index.attach(docs, df)
+            vectors = []
+            for a in canonical:
+                vec = index.vector(a.story_features)
+                probes = {t for t, _ in index.probes(vec)}
+                vectors.append((a.article_id, a.published_at or a.fetched_at, vec, probes))
+            # Chosen with the statistics before the batch; the index scores them again as it
+            # assigns. A story far below the threshold now cannot win unless articles of this
+            # batch join it first, and then the index finds it through its own postings.
+            index.hint(
+                warehouse.story_candidates(
+                    con,
+                    version,
+                    settings.window,
+                    vectors,
+                    per_article=index.settings.candidates,
+                    floor=settings.threshold / 2,
+                )
+            )
     features, opened = [], 0
     for article in canonical:
         feats = article.story_features

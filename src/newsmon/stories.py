@@ -17,9 +17,9 @@ article's most weighted terms; only the best few candidates are scored in full, 
 of one assignment depends on how many stories share its rare terms, not on how many are open.
 
 Between runs the warehouse keeps each story's centroid (`StoredStory`). A run gives the index
-the term statistics of the batch's own terms and a way to fetch the open stories indexed
-under a list of terms (`attach`); stories are then loaded only when a new article probes
-one of their terms, so a warm start costs what the batch touches, not what is open.
+the term statistics of the batch's own terms (`attach`) and, for each new article, the few
+stored open stories most similar to it, ranked for the whole batch in one query (`hint`);
+only those are loaded, so a warm start costs what the batch touches, not what is open.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -199,11 +199,8 @@ class StoredStory:
     size: int  # articles joined
     terms: list[str]  # the centroid: sum of the unit vectors of its articles
     weights: list[float]
-    indexed: list[str]  # terms whose postings lead to the story
-
-
-# terms -> the open stories indexed under any of them (see StoryIndex.attach)
-StoryFetcher = Callable[[list[str]], Iterable[StoredStory]]
+    indexed: int  # terms[:indexed] are the terms whose postings lead to the story
+    norm: float  # of the centroid
 
 
 @dataclass(eq=False)
@@ -240,8 +237,7 @@ class StoryIndex:
         self._postings: dict[str, set[_Story]] = defaultdict(set)
         self._expiry: list[tuple[float, str]] = []  # (last, story_id), checked lazily
         self._pending: list[tuple[str, float | None, Features]] = []
-        self._fetch: StoryFetcher | None = None
-        self._fetched: set[str] = set()  # terms whose stored stories are loaded
+        self._hints: dict[str, list[StoredStory]] = defaultdict(list)  # article_id -> stored
         self._changed: dict[str, _Story] = {}  # opened or grown since the index was made
 
     def _vector(self, feats: Features, cache: dict[str, float] | None = None) -> dict[str, float]:
@@ -348,100 +344,109 @@ class StoryIndex:
             len(self.stories),
         )
 
-    def attach(self, docs: int, df: Mapping[str, int], fetch: StoryFetcher) -> None:
+    def attach(self, docs: int, df: Mapping[str, int]) -> None:
         """Warm start from stored stories: `docs` stored articles counted, of which `df[t]`
-        contain term t (give at least every term of the articles to assign); `fetch(terms)`
-        returns the stored open stories indexed under any of `terms`."""
+        contain term t (give at least every term of the articles to assign)."""
         self.docs += docs
         self.df.update(df)
-        self._fetch = fetch
 
-    def prefetch(self, batch: Iterable[Features]) -> None:
-        """Load in one call the stored stories the articles of a batch are likely to probe.
+    def vector(self, feats: Features) -> dict[str, float]:
+        """An article's unit tf-idf vector with the statistics as they are now."""
+        return self._vector(feats)
 
-        Probes are computed with the statistics as they are now; the few that shift while
-        the batch is assigned are fetched when they are probed.
-        """
-        if self._fetch is None:
-            return
+    def probes(self, vec: dict[str, float]) -> list[tuple[str, float]]:
+        """The terms an article vector looks up candidate stories with: its most weighted
+        terms that are not common, with the statistics as they are now."""
         s = self.settings
-        common = max(s.max_df * self.docs, 50.0)
-        wanted: set[str] = set()
-        for feats in batch:
-            vec = self._vector(feats)
-            # twice the probes: the margin absorbs the drift of the statistics in the batch
-            wanted.update(
-                t
-                for t, _ in heapq.nlargest(
-                    2 * s.probe_terms,
-                    ((t, v) for t, v in vec.items() if self.df[t] <= common),
-                    key=_value,
-                )
-            )
-        self._load(sorted(wanted))
+        common = max(s.max_df * self.docs, 50.0)  # small indexes: every term may probe
+        df = self.df
+        return heapq.nlargest(
+            s.probe_terms, ((t, v) for t, v in vec.items() if df[t] <= common), key=_value
+        )
 
-    def _load(self, terms: list[str]) -> None:
-        missing = [t for t in terms if t not in self._fetched]
-        if not missing or self._fetch is None:
-            return
-        self._fetched.update(missing)
-        for stored in self._fetch(missing):
-            if stored.story_id not in self.stories and stored.story_id not in self._changed:
-                self._restore(stored)
+    def hint(self, candidates: Mapping[str, Iterable[StoredStory]]) -> None:
+        """Stored stories to score for given articles (article_id -> stories), besides the
+        stories the index holds: the warehouse ranks its open stories for a whole batch in
+        one query, so only the few that may win are loaded."""
+        for article_id, stored in candidates.items():
+            self._hints[article_id].extend(stored)
 
-    def _restore(self, stored: StoredStory) -> None:
+    def _hinted(self, article_id: str) -> list[_Story]:
+        found = []
+        for stored in self._hints.pop(article_id, ()):
+            story = self.stories.get(stored.story_id)
+            if story is None and stored.story_id not in self._changed:
+                story = self._restore(stored)
+            if story is not None:
+                found.append(story)
+        return found
+
+    def _restore(self, stored: StoredStory) -> _Story:
         story = _Story(stored.story_id, dict(zip(stored.terms, stored.weights, strict=True)))
-        story.norm2 = sum(w * w for w in stored.weights)
-        story.norm = math.sqrt(story.norm2)
+        story.norm = stored.norm
+        story.norm2 = stored.norm * stored.norm
         story.size = stored.size
         story.last = _epoch(stored.last)
         if story.last is not None:
             heapq.heappush(self._expiry, (story.last, story.story_id))
-        for term in stored.indexed:
+        for term in stored.terms[: stored.indexed]:
             story.indexed.add(term)
             self._postings[term].add(story)
         self.stories[story.story_id] = story
+        return story
 
     def changed(self) -> list[StoredStory]:
         """The stories opened or grown since this index was made, to store for the next run."""
-        return [
-            StoredStory(
-                story.story_id,
-                None
-                if story.last is None
-                else datetime.fromtimestamp(story.last, UTC).replace(tzinfo=None),
-                story.size,
-                list(story.vector),
-                list(story.vector.values()),
-                sorted(story.indexed),
+        stored = []
+        for story in self._changed.values():
+            # indexed terms first, so that the warehouse can rank by them with a list slice
+            terms = sorted(story.indexed) + sorted(story.vector.keys() - story.indexed)
+            last = story.last
+            stored.append(
+                StoredStory(
+                    story.story_id,
+                    None
+                    if last is None
+                    else datetime.fromtimestamp(last, UTC).replace(tzinfo=None),
+                    story.size,
+                    terms,
+                    [story.vector[t] for t in terms],
+                    len(story.indexed),
+                    story.norm,
+                )
             )
-            for story in self._changed.values()
-        ]
+        return stored
 
-    def best(self, vec: dict[str, float], when: float | None) -> tuple[str | None, float]:
-        """The most similar open story for an article vector, and its cosine (0.0 if none)."""
+    def best(
+        self, vec: dict[str, float], when: float | None, extra: Iterable[_Story] = ()
+    ) -> tuple[str | None, float]:
+        """The most similar open story for an article vector, and its cosine (0.0 if none).
+
+        `extra` stories are scored besides the candidates the postings give.
+        """
         s = self.settings
-        common = max(s.max_df * self.docs, 50.0)  # small indexes: every term may probe
-        df = self.df
-        probes = heapq.nlargest(
-            s.probe_terms, ((t, v) for t, v in vec.items() if df[t] <= common), key=_value
-        )
-        if self._fetch is not None:
-            self._load([t for t, _ in probes])
         partial: dict[_Story, float] = defaultdict(float)
         postings = self._postings
-        for term, value in probes:
+        for term, value in self.probes(vec):
             for story in postings.get(term, ()):
                 partial[story] += value * story.vector[term]
-        if not partial:
+        ranked = [
+            story
+            for story, _ in heapq.nlargest(
+                s.candidates, partial.items(), key=lambda kv: kv[1] / kv[0].norm
+            )
+        ]
+        ranked += [story for story in extra if story not in partial]
+        if not ranked:
             return None, 0.0
         limit = None if when is None else when - s.window_days * _DAY
-        ranked = heapq.nlargest(s.candidates, partial.items(), key=lambda kv: kv[1] / kv[0].norm)
         best_id, best = None, 0.0
-        for story, _ in ranked:
+        for story in ranked:
             if limit is not None and story.last is not None and story.last < limit:
                 continue  # outside the window (the heap closes it at the next dated article)
             weights = story.vector
+            if not story.norm:
+                continue
             cosine = sum(v * weights.get(t, 0.0) for t, v in vec.items()) / story.norm
             if cosine > best:
                 best_id, best = story.story_id, cosine
@@ -463,7 +468,7 @@ class StoryIndex:
         self.docs += 1
         self.df.update(feats.keys())
         vec = self._vector(feats)
-        story_id, score = self.best(vec, when)
+        story_id, score = self.best(vec, when, self._hinted(article_id) if self._hints else ())
         if story_id is not None and score >= self.settings.threshold:
             self._join(self.stories[story_id], vec, when)
             return story_id, score, False

@@ -600,30 +600,99 @@ def term_statistics(
     return docs, dict(df)
 
 
-def open_stories(
-    con: duckdb.DuckDBPyConnection, since: datetime, version: int, terms: Sequence[str]
-) -> list[StoredStory]:
-    """Stored story centroids with an article since `since`, indexed under any of `terms`."""
-    con.register("probe_terms", pa.table({"term": list(terms)}, schema=_TERM_SCHEMA))
+def story_candidates(
+    con: duckdb.DuckDBPyConnection,
+    version: int,
+    window: timedelta,
+    articles: Sequence[tuple[str, datetime, dict[str, float], set[str]]],
+    per_article: int,
+    floor: float,
+) -> dict[str, list[StoredStory]]:
+    """Stored stories worth scoring for each article of a batch.
+
+    `articles` are (article_id, published, unit vector, probe terms). As in
+    `StoryIndex.best`, an article's candidates are the open stories its probe terms rank
+    highest (at most `per_article`); of those, only the ones whose centroid is within
+    cosine `floor` of the article are returned. Both steps run for the whole batch in two
+    joins, so Python reads only the few stories that may win.
+    """
+    rows = [
+        (article_id, published - window, term, value, term in probes)
+        for article_id, published, vec, probes in articles
+        for term, value in vec.items()
+    ]
+    if not rows:
+        return {}
+    columns = (list(col) for col in zip(*rows, strict=True))
+    con.register(
+        "batch_vectors",
+        pa.table(
+            dict(zip(_BATCH_VECTOR_SCHEMA.names, columns, strict=True)), schema=_BATCH_VECTOR_SCHEMA
+        ),
+    )
     try:
-        rows = con.execute(
+        pairs = con.execute(
             """
-            WITH hit AS (
-                SELECT DISTINCT story_id
-                FROM (SELECT story_id, unnest(indexed) AS term FROM story_vectors
-                      WHERE version = $version AND last_at >= $since)
-                JOIN probe_terms USING (term)
+            WITH open_stories AS (
+                SELECT * FROM story_vectors
+                WHERE version = $version AND norm > 0
+                  AND last_at >= (SELECT min(open_since) FROM batch_vectors)
+            ),
+            postings AS (  -- the index's postings: a story under its indexed terms
+                SELECT story_id, last_at, norm,
+                       unnest(terms[:indexed]) AS term, unnest(weights[:indexed]) AS weight
+                FROM open_stories
+            ),
+            ranked AS (
+                SELECT b.article_id, s.story_id, sum(b.value * s.weight) / any_value(s.norm) AS score
+                FROM batch_vectors AS b JOIN postings AS s USING (term)
+                WHERE b.probe AND s.last_at >= b.open_since
+                GROUP BY b.article_id, s.story_id
+                QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY score DESC) <= $k
             )
-            SELECT story_id, last_at, size, terms, weights, indexed
-            FROM story_vectors JOIN hit USING (story_id)
+            , centroids AS (
+                SELECT story_id, norm, unnest(terms) AS term, unnest(weights) AS weight
+                FROM open_stories SEMI JOIN ranked USING (story_id)
+            )
+            SELECT r.article_id, r.story_id
+            FROM ranked AS r
+            JOIN batch_vectors AS b USING (article_id)
+            JOIN centroids AS s ON s.story_id = r.story_id AND s.term = b.term
+            GROUP BY ALL
+            HAVING sum(b.value * s.weight) / any_value(s.norm) >= $floor
             """,
-            {"since": since, "version": version},
+            {"version": version, "k": per_article, "floor": floor},
         ).fetchall()
     finally:
-        con.unregister("probe_terms")
-    return [StoredStory(*row) for row in rows]
+        con.unregister("batch_vectors")
+    if not pairs:
+        return {}
+    con.register("wanted_stories", pa.table({"story_id": sorted({s for _, s in pairs})}))
+    try:
+        stored = {
+            row[0]: StoredStory(*row)
+            for row in con.execute(
+                "SELECT story_id, last_at, size, terms, weights, indexed, norm "
+                "FROM story_vectors JOIN wanted_stories USING (story_id)"
+            ).fetchall()
+        }
+    finally:
+        con.unregister("wanted_stories")
+    found: dict[str, list[StoredStory]] = {}
+    for article_id, story_id in pairs:
+        found.setdefault(article_id, []).append(stored[story_id])
+    return found
 
 
+_BATCH_VECTOR_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("open_since", pa.timestamp("us")),
+        ("term", pa.string()),
+        ("value", pa.float64()),
+        ("probe", pa.bool_()),
+    ]
+)
 _TERM_SCHEMA = pa.schema([("term", pa.string())])
 
 _VECTOR_SCHEMA = pa.schema(
@@ -634,7 +703,8 @@ _VECTOR_SCHEMA = pa.schema(
         ("size", pa.int32()),
         ("terms", pa.list_(pa.string())),
         ("weights", pa.list_(pa.float64())),
-        ("indexed", pa.list_(pa.string())),
+        ("indexed", pa.int32()),
+        ("norm", pa.float64()),
     ]
 )
 
@@ -650,6 +720,7 @@ def _store_story_vectors(con: duckdb.DuckDBPyConnection, vectors: Sequence[Store
                 "terms": v.terms,
                 "weights": v.weights,
                 "indexed": v.indexed,
+                "norm": v.norm,
             }
             for v in vectors
         ],

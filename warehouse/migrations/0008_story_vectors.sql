@@ -10,5 +10,6 @@ CREATE TABLE story_vectors (
     size      INTEGER NOT NULL,     -- articles joined
     terms     VARCHAR[] NOT NULL,   -- centroid: the sum of its articles' unit tf-idf vectors
     weights   DOUBLE[] NOT NULL,
-    indexed   VARCHAR[] NOT NULL    -- the terms through which a new article finds the story
+    indexed   INTEGER NOT NULL,     -- terms[:indexed] lead a new article to the story
+    norm      DOUBLE NOT NULL       -- of the centroid
 );
