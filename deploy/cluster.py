@@ -16,7 +16,8 @@ loopback, its files in a throwaway directory:
 
 Prints the UI address once the workers are online, writes the addresses to DIR/cluster.json,
 and on Ctrl-C (or SIGTERM) stops the workers, then the server, then PostgreSQL. The cluster
-is new each time: nothing is kept unless --dir names a directory to keep its files in.
+is new each time: its database is removed when it stops, its logs too unless --dir names a
+directory to keep them in.
 """
 
 from __future__ import annotations
@@ -303,6 +304,11 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    with socket.socket() as sock:
+        # Otherwise another server already on the port would answer the health check.
+        if sock.connect_ex(("127.0.0.1", args.port)) == 0:
+            print(f"port {args.port} is in use: choose another with --port", file=sys.stderr)
+            return 2
     keep = args.dir is not None
     folder = args.dir.resolve() if keep else Path(tempfile.mkdtemp(prefix="newsmon-cluster-"))
     folder.mkdir(parents=True, exist_ok=True)
