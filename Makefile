@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install demo test bench lint clean browser serve
+.PHONY: install demo test bench lint clean browser postgres serve cluster
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,19 +25,32 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+# The cluster test and `make cluster` run Debian's PostgreSQL server programs, which live in
+# /usr/lib/postgresql/<major>/bin, out of PATH.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the cluster test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # A local Prefect server on 127.0.0.1:4200 serving the deployments of deploy/prefect.yaml.
 serve: $(STAMP)
 	$(BIN)/python deploy/serve.py --port $(or $(PORT),4200)
 
+# PostgreSQL, a Prefect server on it and two workers on the work pool `newsmon`, all on
+# 127.0.0.1 with throwaway files (deploy/README.md); Ctrl-C stops them all.
+cluster: $(STAMP) postgres
+	$(BIN)/python deploy/cluster.py --port $(or $(PORT),4200)
+
 # Every benchmark and evaluation at full size (tens of minutes); `make test` runs them small.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src flows tests bench
+	$(BIN)/ruff check src flows tests bench deploy
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache

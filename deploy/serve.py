@@ -24,10 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = Path(__file__).with_name("prefect.yaml")
 
 
-def start_server(port: int, home: Path) -> subprocess.Popen:
-    """A Prefect server process on 127.0.0.1:port; returns once its API answers."""
+def start_server(port: int, home: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A Prefect server process on 127.0.0.1:port; returns once its API answers.
+
+    `env` adds settings of the server (deploy/cluster.py sets its PostgreSQL database there).
+    """
     env = {
         **os.environ,
+        **(env or {}),
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
