@@ -280,4 +280,6 @@ def reprocess(
         "DELETE FROM entities WHERE source = 'ner' "
         "AND entity_id NOT IN (SELECT entity_id FROM mentions)"
     )
+    # Each batch rewrote the trend rows of its stories in id order; put them back in day order.
+    warehouse.cluster_trends(con)
     return done

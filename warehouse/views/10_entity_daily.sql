@@ -1,24 +1,19 @@
 -- Per topic, entity and day: mentions, articles and stories (an event carried by ten
 -- outlets is one story). Narrow with WHERE topic = ... AND day BETWEEN ... .
+-- Read from trend_entity_days (one row per topic, day, story and entity, ordered by day), so
+-- the date filter skips whole row groups and stories are counted by counting rows.
 CREATE OR REPLACE VIEW entity_daily AS
-WITH dated AS (
+WITH per_day AS (
     SELECT
-        a.article_id,
-        coalesce(a.story_id, a.duplicate_of, a.article_id) AS story_id,
-        CAST(coalesce(a.published_at, a.fetched_at) AS DATE) AS day
-    FROM articles AS a
+        topic,
+        day,
+        entity_no,
+        CAST(sum(mentions) AS HUGEINT) AS mentions,
+        CAST(sum(articles) AS BIGINT) AS articles,
+        count(*) AS stories
+    FROM trend_entity_days
+    GROUP BY ALL
 )
-SELECT
-    s.topic,
-    d.day,
-    m.entity_id,
-    e.name,
-    e.kind,
-    sum(m.count) AS mentions,
-    count(DISTINCT m.article_id) AS articles,
-    count(DISTINCT d.story_id) AS stories
-FROM mentions AS m
-JOIN dated AS d USING (article_id)
-JOIN article_scopes AS s USING (article_id)
-JOIN entities AS e USING (entity_id)
-GROUP BY ALL;
+SELECT p.topic, p.day, e.entity_id, e.name, e.kind, p.mentions, p.articles, p.stories
+FROM per_day AS p
+JOIN entities AS e USING (entity_no);
