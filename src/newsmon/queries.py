@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -59,9 +60,14 @@ def run_named(
         where.append("topic = ?")
         params.append(topic)
     if q.day and days > 0:
-        # Relative to the newest data, so that a warehouse of old news still answers.
-        where.append(f"{q.day} > (SELECT max({q.day}) FROM {q.view}) - ?")
-        params.append(days if q.day != "week" else days)
+        # Relative to the newest article, so that a warehouse of old news still answers; a
+        # constant (not the view's own max) lets DuckDB skip old rows instead of reading all.
+        newest = con.execute(
+            "SELECT max(CAST(coalesce(published_at, fetched_at) AS DATE)) FROM articles"
+        ).fetchall()[0][0]
+        if newest is not None:
+            where.append(f"{q.day} > ?")
+            params.append(newest - timedelta(days=days))
     sql = f"SELECT * FROM {q.view}"
     if where:
         sql += " WHERE " + " AND ".join(where)
