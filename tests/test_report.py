@@ -73,5 +73,5 @@ def test_report_charts_are_drawn_in_headless_chromium(demo_db, tmp_path):
     assert len(boxes) >= 3 and all(b["width"] > 500 and b["height"] > 100 for b in boxes)
     assert lines > 50  # axes, lines and bars were drawn
     image = Image.open(png).convert("RGB").resize((110, 180))
-    colours = {pixel for pixel in image.getdata() if max(pixel) - min(pixel) > 60}
+    colours = {pixel for pixel in image.get_flattened_data() if max(pixel) - min(pixel) > 60}
     assert len(colours) > 20  # coloured series, not a blank page
