@@ -6,14 +6,16 @@ from datetime import date
 
 import pytest
 
-from bench.eval_developments import build, demo, evaluate, load_labelled, split_of
+from bench.eval_developments import SOURCES, build, demo, evaluate, load_labelled, split_of
+from newsmon.config import load_sources
+from newsmon.demo.corpus import load_corpus
 from newsmon.developments import (
     DevelopmentExtractor,
     default_taxonomy_path,
     load_taxonomy,
     parse_taxonomy,
 )
-from newsmon.entities import article_text
+from newsmon.entities import TextAnalyser, article_text
 from newsmon.errors import ConfigError, NewsmonError
 
 # Just under what the frozen rules reach on the held-out test split (bench/data/README.md):
@@ -263,3 +265,56 @@ def test_demo_corpus_first_round_and_exchange(stage):
     extractor, entities = stage
     expectations = demo(extractor, entities)["expectations"]
     assert all(expectations.values()), expectations
+
+
+def test_only_sentences_that_could_hold_a_development_are_parsed_and_none_is_lost(stage):
+    """The trigger pre-filter skips sentences, never a development: parsing them all finds the same."""
+    extractor, entities = stage
+    articles = load_corpus().articles
+    texts = [article_text(a.title, a.body) for a in articles]
+    days = [a.published.date() for a in articles]
+    every = DevelopmentExtractor(extractor.nlp, settings=extractor.settings)
+    every.filter.always = True
+    filtered = DevelopmentExtractor(extractor.nlp, settings=extractor.settings)
+    assert filtered.extract(texts, days, entities) == every.extract(texts, days, entities)
+    assert every.filter.selected == every.filter.seen
+    assert 0 < filtered.filter.selected < 0.8 * filtered.filter.seen
+
+
+def test_the_filter_knows_inflections_patterns_and_required_context(stage):
+    extractor, _ = stage
+    select = extractor.filter.select
+    doc = next(
+        extractor.ner_docs(
+            [
+                "The negotiators met in Geneva.\n"  # "met": meet
+                "The weather was fine.\n"  # no trigger word
+                "Prices were released on Monday.\n"  # "released", but no prisoner: release requires one
+                "Hostages were freed overnight.\n"  # "freed" with its context "hostage"
+                "Officials spoke by phone.\n"  # a pattern
+                "Nothing happened here."
+            ]
+        )
+    )
+    kept = [seg.text for seg in select(doc, {})]
+    assert kept == [
+        "The negotiators met in Geneva.",
+        "Hostages were freed overnight.",
+        "Officials spoke by phone.",
+    ]
+
+
+def test_the_analyser_reads_a_whole_text_once_for_both_stages():
+    """NER over the whole text (no parser in that pass), developments with offsets into it."""
+    sources = load_sources(SOURCES)
+    analyser = TextAnalyser(sources.topics, sources.settings.nlp)
+    text = article_text(
+        "Talks in Istanbul",
+        "The weather in Istanbul was warm. Russia and Ukraine agreed to exchange 1,000 prisoners.",
+    )
+    (found,) = analyser.analyse([text], [TUESDAY])
+    assert {m.entity.name for m in found.mentions} >= {"Istanbul", "Russia", "Ukraine"}
+    (swap,) = [d for d in found.developments if d.kind == "prisoner_exchange"]
+    assert text[swap.start_offset : swap.end_offset] == swap.sentence
+    assert swap.sentence.startswith("Russia and Ukraine agreed")
+    assert (swap.stance, swap.quantity) == ("agreed", 1000)

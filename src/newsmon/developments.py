@@ -9,6 +9,12 @@ It is rule-based and local: spaCy's dependency parse and lemmas (the model the e
 uses, loaded with its parser and lemmatizer) plus the cue lists of `taxonomy.yaml`; nothing
 leaves the machine. See bench/eval_developments.py for how well it does.
 
+Only some sentences are parsed. The entity stage's NER pass gives tokens, entities and sentence
+starts (the model's small `senter`); a sentence is parsed, as a Doc of its own, only when one of
+the taxonomy's triggers could match in it - its words stand there in a form the lemmatizer could
+read as them, with the context the trigger requires. Most sentences of news pages hold none,
+and the parse (tok2vec, tagger, parser, lemmas) costs more than the recogniser.
+
 How one sentence is read:
 1. Triggers (taxonomy lemmas and Matcher patterns) propose candidate events; a trigger that is
    only a noun modifier ("sanctions lawyer"), lacks its required context ("release" without
@@ -31,6 +37,8 @@ One development per kind per sentence is kept: the best-supported reading.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,7 +51,13 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from newsmon.config import NlpSettings, read_text, validate_yaml
-from newsmon.entities import ArticleEntities, EntityExtractor, EntityRef
+from newsmon.entities import (
+    ArticleEntities,
+    EntityExtractor,
+    EntityRef,
+    ner_pass,
+    sentence_splitter,
+)
 from newsmon.errors import ConfigError, NewsmonError
 
 log = logging.getLogger(__name__)
@@ -519,6 +533,210 @@ _ADJUNCT_PREPS = {
 }
 
 
+# ----------------------------------------------------------------------------- which sentences to parse
+
+# Sentences parsed per nlp.pipe batch: they are short, so more of them than articles.
+_SENTENCE_BATCH = 256
+# Universal POS tags a rule lemmatizer may have tables for.
+_LEMMA_POS = (
+    "adj", "adp", "adv", "aux", "cconj", "det", "intj", "noun", "num", "part", "pron", "propn",
+    "punct", "sconj", "sym", "verb", "x",
+)  # fmt: skip
+_WORD_ATTRS = ("LOWER", "ORTH", "TEXT", "NORM", "LEMMA")
+_FORMS_CACHED = 500_000
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+class _SentenceFilter:
+    """Which sentences could hold a development, judged before any parse; it never drops one.
+
+    A sentence is admitted when one of a trigger's entries could match in it - every word of a
+    lemma entry ("peace talks") stands in it in some form that the model's rule lemmatizer could
+    read as that lemma ("met" -> meet, "talks" -> talk), every word-constrained token a pattern
+    requires has a candidate - and the trigger's `requires` context is there too (a word in some
+    form, a phrase, or an entity of the wanted kind from the entity stage). `_admit` checks the
+    same context on the parse, within the sentence at most, so nothing it keeps is lost here.
+    """
+
+    def __init__(self, rules: list[_Rules], nlp):
+        self.tables = _lemma_tables(nlp)
+        self.ruler_lemmas, self.any_lemmas = _ruler_lemmas(nlp)
+        # Per trigger: its alternatives (each a tuple of word sets that must all be present),
+        # and its required context (None: no requirement).
+        self.triggers: list[tuple[list[tuple[frozenset[str], ...]], tuple[str, ...] | None]] = []
+        for rule in rules:
+            kind = rule.kind
+            for trigger in kind.triggers:
+                alternatives = [
+                    tuple(frozenset([t.lower_]) for t in nlp.tokenizer(lemma))
+                    for lemma in trigger.lemmas
+                ]
+                alternatives += [_pattern_words(pattern) for pattern in trigger.patterns]
+                requires = trigger.requires if trigger.requires is not None else kind.requires
+                self.triggers.append((alternatives, tuple(requires) if requires else None))
+        self.seen = self.selected = 0  # sentences, for the benchmarks
+        self.strings = nlp.vocab.strings
+        self._words_of: dict[int, frozenset[str]] = {}  # form -> the words below it could be
+        self.vocabulary = frozenset(
+            [w for alts, _ in self.triggers for alt in alts for words in alt for w in words]
+            + [w for _, requires in self.triggers for w in requires or () if " " not in w]
+        )
+        # Per trigger, the words one of which must stand in the sentence (None: no such word).
+        self._firsts = [
+            None if any(not alt for alt in alts) else frozenset().union(*(alt[0] for alt in alts))
+            for alts, _ in self.triggers
+        ]
+        # A lemma the attribute ruler may give any word makes a lemma test meaningless.
+        self.always = self.tables is None or any(
+            words & self.any_lemmas for alts, _ in self.triggers for alt in alts for words in alt
+        )
+
+    def select(self, doc, refs: dict[int, EntityRef]) -> list:
+        """The sentences of `doc` (as `_segments` cuts them) where a development could be."""
+        segments = list(_segments(doc))
+        self.seen += len(segments)
+        if self.always:
+            self.selected += len(segments)
+            return segments
+        from spacy.attrs import LOWER, NORM
+
+        ids = doc.to_array([LOWER, NORM]).tolist()
+        known, words_of = self._words_of, self._relevant
+        out = []
+        for seg in segments:
+            keys: set[str] = set()
+            for lower, norm in ids[seg.start : seg.end]:
+                words = known.get(lower)
+                if words is None:
+                    words = words_of(lower)
+                if words:
+                    keys |= words
+                if norm != lower:
+                    keys |= known.get(norm) or words_of(norm)
+            if keys and self._admits(seg, keys, refs):
+                out.append(seg)
+        self.selected += len(out)
+        return out
+
+    def _relevant(self, key: int) -> frozenset[str]:
+        """The taxonomy's words a form could be compared as: itself or a lemma ("met": meet)."""
+        form = self.strings[key].lower()
+        found = {form}
+        for exceptions, suffixes in self.tables or ():
+            found.update(lemma.lower() for lemma in exceptions.get(form, ()))
+            for old, new in suffixes:
+                if form.endswith(old):
+                    found.add(form[: len(form) - len(old)] + new)
+        found |= self.ruler_lemmas.get(form, set())
+        if len(self._words_of) > _FORMS_CACHED:
+            self._words_of.clear()  # a long-running process meets new forms for ever
+        words = self._words_of[key] = frozenset(found & self.vocabulary) or _NO_WORDS
+        return words
+
+    def _admits(self, seg, keys: set[str], refs: dict[int, EntityRef]) -> bool:
+        """Whether some trigger could match in `seg` (its candidate words `keys`) with its context."""
+        lowers, kinds = None, None
+        for (alternatives, requires), firsts in zip(self.triggers, self._firsts, strict=True):
+            if firsts is not None and firsts.isdisjoint(keys):
+                continue  # the quick test: no alternative's first word is there
+            if not any(all(words & keys for words in alt) for alt in alternatives):
+                continue
+            if requires is None:
+                return True
+            if lowers is None:
+                lowers = {t.lower_ for t in seg}
+                kinds = {refs[i].kind for i in range(seg.start, seg.end) if i in refs}
+            for word in requires:
+                if word in _ENTITY_REQUIREMENTS:
+                    if kinds and (word == "@entity" or word[1:] in kinds):
+                        return True
+                elif " " in word or "-" in word:
+                    # `_has_context` looks for the phrase in a clause's words, which need not
+                    # stand side by side in the sentence: here each word is enough.
+                    if all(part in lowers for part in word.split()):
+                        return True
+                elif word in keys:
+                    return True
+        return False
+
+
+def _lemma_tables(nlp) -> list[tuple[dict, list]] | None:
+    """(exceptions, suffix rules) per part of speech of the rule lemmatizer; None when not one."""
+    if "lemmatizer" not in nlp.pipe_names:
+        return []  # no lemmas: a lemma is never compared but as the form itself
+    lemmatizer = nlp.get_pipe("lemmatizer")
+    if getattr(lemmatizer, "mode", None) != "rule":
+        return None
+    exceptions = lemmatizer.lookups.get_table("lemma_exc", {})
+    rules = lemmatizer.lookups.get_table("lemma_rules", {})
+    tables = [(exceptions.get(pos, {}), rules.get(pos, [])) for pos in _LEMMA_POS]
+    return [(exc, suffixes) for exc, suffixes in tables if exc or suffixes]
+
+
+def _ruler_lemmas(nlp) -> tuple[dict[str, set[str]], set[str]]:
+    """Lemmas the attribute ruler sets: by lower-case form, and those set on any form."""
+    by_form: dict[str, set[str]] = {}
+    anywhere: set[str] = set()
+    if "attribute_ruler" not in nlp.pipe_names:
+        return by_form, anywhere
+    for entry in nlp.get_pipe("attribute_ruler").patterns:
+        lemma = entry.get("attrs", {}).get("LEMMA")
+        if not isinstance(lemma, str):
+            continue
+        for pattern in entry["patterns"]:
+            index = entry.get("index", 0)
+            forms = _spec_words(pattern[index]) if isinstance(pattern, list) else None
+            if forms is None:
+                anywhere.add(lemma.lower())
+            for form in forms or ():
+                by_form.setdefault(form, set()).add(lemma.lower())
+    return by_form, anywhere
+
+
+def _spec_words(token: dict) -> set[str] | None:
+    """The lower-cased words one Matcher token can be, or None when it is not limited to words."""
+    for attr in _WORD_ATTRS:
+        value = token.get(attr)
+        if isinstance(value, str):
+            return {value.lower()}
+        if isinstance(value, dict) and set(value) == {"IN"}:
+            return {str(v).lower() for v in value["IN"]}
+    return None
+
+
+def _pattern_words(pattern: list[dict[str, Any]]) -> tuple[frozenset[str], ...]:
+    """A word set for each token a pattern needs (optional and negated tokens left out)."""
+    out = []
+    for token in pattern:
+        if token.get("OP", "1") not in ("1", "+"):
+            continue
+        words = _spec_words(token)
+        if words is not None:
+            out.append(frozenset(words))
+    return tuple(out)
+
+
+def _sentence_doc(seg):
+    """A sentence as a Doc of its own: the same tokens and spaces, its entities, no sentence starts."""
+    from spacy.tokens import Doc
+
+    tags = []
+    for tok in seg:
+        if tok.ent_iob_ == "I" and tags and tags[-1] != "O":
+            tags.append(f"I-{tok.ent_type_}")
+        elif tok.ent_iob_ in ("B", "I"):
+            tags.append(f"B-{tok.ent_type_}")  # an entity the sentence cuts starts here
+        else:
+            tags.append("O")
+    spaces = [bool(tok.whitespace_) for tok in seg]
+    spaces[-1] = False
+    return Doc(seg.doc.vocab, words=[t.text for t in seg], spaces=spaces, ents=tags)
+
+
+def _day(published: date | datetime | None) -> date | None:
+    return published.date() if isinstance(published, datetime) else published
+
+
 class DevelopmentExtractor:
     """Finds developments in parsed documents, by the rules of a taxonomy file."""
 
@@ -565,6 +783,10 @@ class DevelopmentExtractor:
                         ) from None
                     self._patterns[key] = (rules, trigger)
         log.debug("taxonomy %s: %d kinds", taxonomy_path or "(default)", len(self.rules))
+        self.filter = _SentenceFilter(self.rules, nlp)
+        # The parse pass: everything but the recogniser (its entities are copied in) and senter.
+        self._parse_excludes = [n for n in nlp.pipe_names if n in ("ner", "senter")]
+        self._senter = sentence_splitter(nlp)
         self._fallback_entities: EntityExtractor | None = None
         # The global cue lists, for words whose cues do not depend on the kind.
         self._global = _Rules(
@@ -583,7 +805,11 @@ class DevelopmentExtractor:
         published: date | datetime | Sequence[date | datetime | None] | None = None,
         entity_extractor: EntityExtractor | None = None,
     ) -> list[list[Development]]:
-        """Developments of each text, in order; `published` is one date or one per text."""
+        """Developments of each text, in order; `published` is one date or one per text.
+
+        Reads as the pipeline does (`entities.TextAnalyser`): a NER pass over each whole text,
+        then the parse of the sentences a trigger could match (see `from_ner_docs`).
+        """
         texts = [(t or "")[: self.settings.max_chars] for t in texts]
         if isinstance(published, Sequence) and not isinstance(published, str):
             dates = list(published)
@@ -591,24 +817,58 @@ class DevelopmentExtractor:
                 raise NewsmonError(f"{len(dates)} published dates for {len(texts)} texts")
         else:
             dates = [published] * len(texts)
-        out = []
-        docs = self.nlp.pipe(texts, batch_size=self.settings.batch_size)
-        for doc, day in zip(docs, dates, strict=True):
-            entities = entity_extractor.from_doc(doc) if entity_extractor is not None else None
-            out.append(self.from_doc(doc, entities, day))
+        out: list[list[Development]] = []
+        docs = self.ner_docs(texts)
+        size = self.settings.batch_size
+        for first in range(0, len(texts), size):
+            batch = list(itertools.islice(docs, size))
+            entities = [entity_extractor and entity_extractor.from_doc(d) for d in batch]
+            out += self.from_ner_docs(batch, entities, dates[first : first + size])
+        return out
+
+    def ner_docs(self, texts: Iterable[str], n_process: int = 1) -> Iterator:
+        """The NER pass of this model (`entities.ner_pass`): what `from_ner_docs` reads."""
+        return ner_pass(self.nlp, texts, self.settings.batch_size, n_process)
+
+    def from_ner_docs(
+        self,
+        docs: Sequence,
+        entities: Sequence[ArticleEntities | None],
+        published: Sequence[date | datetime | None],
+    ) -> list[list[Development]]:
+        """Developments of Docs from the NER pass (`ner_docs`), parsing only where they can be.
+
+        Sentences are the NER pass's (`senter`, not the parser's), cut again at line breaks;
+        only those where a trigger could match (`_SentenceFilter`) are parsed, each as a Doc of
+        its own, and read as `from_doc` reads a sentence. Offsets are in `doc.text`.
+        """
+        jobs = []  # (document index, start token, start character, entity tokens), per sentence
+        sentences = []
+        for n, (doc, found) in enumerate(zip(docs, entities, strict=True)):
+            if len(doc) > 1 and not doc.has_annotation("SENT_START"):
+                doc = self._senter(doc)
+            refs = _entity_tokens(doc, found if found is not None else self._entities(doc))
+            for seg in self.filter.select(doc, refs):
+                own = {i - seg.start: r for i, r in refs.items() if seg.start <= i < seg.end}
+                jobs.append((n, seg.start_char, own))
+                sentences.append(_sentence_doc(seg))
+        parsed = self.nlp.pipe(sentences, batch_size=_SENTENCE_BATCH, disable=self._parse_excludes)
+        out: list[list[Development]] = [[] for _ in docs]
+        for (n, offset, refs), sentence in zip(jobs, parsed, strict=True):
+            out[n] += self._read_parsed(sentence, refs, _day(published[n]), offset)
         return out
 
     def from_doc(
         self, doc, entities: ArticleEntities | None, published: date | datetime | None
     ) -> list[Development]:
-        """Developments of a parsed Doc; offsets are character offsets in `doc.text`."""
+        """Developments of a fully parsed Doc; offsets are character offsets in `doc.text`."""
         if not doc.has_annotation("DEP"):
             raise NewsmonError("the Doc has no dependency parse: run the full spaCy pipeline")
-        if isinstance(published, datetime):
-            published = published.date()
         if entities is None:
             entities = self._entities(doc)
-        refs = _entity_tokens(doc, entities)
+        return self._read_parsed(doc, _entity_tokens(doc, entities), _day(published))
+
+    def _read_parsed(self, doc, refs, published: date | None, offset: int = 0) -> list:
         pattern_hits: dict[int, list[tuple[_Rules, Trigger, int, int]]] = {}
         for match_id, start, end in self.matcher(doc):
             rules, trigger = self._patterns[self.nlp.vocab.strings[match_id]]
@@ -616,6 +876,9 @@ class DevelopmentExtractor:
         found = []
         for seg in _segments(doc):
             found.extend(self._sentence(doc, seg, refs, pattern_hits, published))
+        for dev in found:
+            dev.start_offset += offset
+            dev.end_offset += offset
         return found
 
     # -------------------------------------------------------------------------- a sentence
@@ -1450,13 +1713,16 @@ def _dateline_end(seg) -> int:
 
 def _segments(doc) -> Iterator:
     """Sentences, split again at line breaks (a headline is its own sentence)."""
+    from spacy.attrs import IS_SPACE
+
+    # Whitespace tokens holding a line break, found without a Python loop over every token.
+    breaks = [i for i in doc.to_array(IS_SPACE).nonzero()[0].tolist() if "\n" in doc[i].text]
     for sent in doc.sents:
         start = sent.start
-        for tok in sent:
-            if tok.is_space and "\n" in tok.text:
-                if tok.i > start:
-                    yield from _trim(doc[start : tok.i])
-                start = tok.i + 1
+        for i in breaks[bisect.bisect_left(breaks, start) : bisect.bisect_left(breaks, sent.end)]:
+            if i > start:
+                yield from _trim(doc[start:i])
+            start = i + 1
         if start < sent.end:
             yield from _trim(doc[start : sent.end])
 

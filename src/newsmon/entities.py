@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
@@ -262,6 +263,43 @@ class ArticleEntities:
     developments: list = field(default_factory=list)  # newsmon.developments.Development
 
 
+def ner_pass(nlp, texts: Iterable[str], batch_size: int, n_process: int = 1) -> Iterator:
+    """Docs with tokens, sentence starts and entities, no parse: the recogniser after `senter`.
+
+    Sentence starts come first because the recogniser keeps an entity inside a sentence: behind
+    the parser of the full pipeline "18. | September" are two dates, and so they are here.
+    """
+    split = sentence_splitter(nlp).pipe(
+        nlp.tokenizer.pipe(texts, batch_size=batch_size), batch_size=batch_size
+    )
+    return nlp.pipe(
+        split, batch_size=batch_size, disable=ner_pass_excludes(nlp), n_process=n_process
+    )
+
+
+def sentence_splitter(nlp):
+    """The model's `senter` (its own small tok2vec; enabled or not), else punctuation rules."""
+    if "senter" in nlp.component_names:
+        shared = nlp.get_pipe("tok2vec") if "tok2vec" in nlp.component_names else None
+        if shared is None or "senter" not in shared.listening_components:
+            return nlp.get_pipe("senter")
+    from spacy.pipeline import Sentencizer
+
+    return Sentencizer()
+
+
+def ner_pass_excludes(nlp) -> list[str]:
+    """The enabled components the recogniser does not need: all but `ner` and what it listens to.
+
+    In en_core_web_sm the recogniser has its own tok2vec; the shared one only feeds the tagger
+    and the parser, so a NER pass leaves it out with them.
+    """
+    needed = {"ner"}
+    if "tok2vec" in nlp.pipe_names and "ner" in nlp.get_pipe("tok2vec").listening_components:
+        needed.add("tok2vec")
+    return [name for name in nlp.pipe_names if name not in needed]
+
+
 def load_model(packages: Iterable[str], exclude: Iterable[str] = ()):
     """Load the first installed spaCy model package of `packages`."""
     import spacy  # imported here: loading spaCy costs a second, only the NLP stages need it
@@ -283,9 +321,9 @@ class EntityExtractor:
 
         self.settings = settings
         self.topics = topics
-        # NER needs only the tokenizer, tok2vec and ner: leave the rest out for speed.
+        # NER needs only the tokenizer, senter (sentence starts) and ner: leave the rest out.
         self.nlp = nlp or load_model(
-            settings.models, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+            settings.models, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"]
         )
         # In en_core_web_sm the recogniser has its own tok2vec; the shared one only feeds
         # the tagger and parser. With those left out it is wasted work (measured: 1.6-2x).
@@ -323,10 +361,11 @@ class EntityExtractor:
 
     def extract(self, texts: Iterable[str | None]) -> Iterator[ArticleEntities]:
         """Entities and topic scores of each text, in order (nlp.pipe in batches)."""
-        docs = self.nlp.pipe(
+        docs = ner_pass(
+            self.nlp,
             ((t or "")[: self.settings.max_chars] for t in texts),
-            batch_size=self.settings.batch_size,
-            n_process=self.settings.processes,
+            self.settings.batch_size,
+            self.settings.processes,
         )
         for doc in docs:
             yield self.from_doc(doc)
@@ -453,7 +492,14 @@ def extractor_for(topics: list[Topic], settings: NlpSettings) -> EntityExtractor
 
 
 class TextAnalyser:
-    """One spaCy parse per article for the entity and the development stages."""
+    """Entities and developments of articles: NER over each whole text, the parse where it counts.
+
+    One model serves both stages in two passes. The NER pass runs the small `senter` and the
+    recogniser (its own tok2vec: no tagger, parser or lemmatizer) over each whole text; the
+    development stage then parses only the sentences that could hold a development (a trigger
+    word in some form, with its required context), each on its own. On the benchmark's news
+    pages that is one sentence in twenty; the parse pipeline costs more per token than NER.
+    """
 
     def __init__(self, topics: list[Topic], settings: NlpSettings, taxonomy: str | None = None):
         from newsmon.developments import DevelopmentExtractor
@@ -465,15 +511,19 @@ class TextAnalyser:
 
     def analyse(self, texts: list[str], published: list) -> Iterator[ArticleEntities]:
         """Entities, topics and developments of each text, in order."""
-        docs = self.nlp.pipe(
-            (t[: self.settings.max_chars] for t in texts),
-            batch_size=self.settings.batch_size,
-            n_process=self.settings.processes,
+        docs = self.developments.ner_docs(
+            (t[: self.settings.max_chars] for t in texts), n_process=self.settings.processes
         )
-        for doc, day in zip(docs, published, strict=True):
-            found = self.entities.from_doc(doc)
-            found.developments = self.developments.from_doc(doc, found, day)
-            yield found
+        size = self.settings.batch_size
+        for first in range(0, len(texts), size):
+            batch = list(itertools.islice(docs, size))
+            found = [self.entities.from_doc(doc) for doc in batch]
+            days = published[first : first + size]
+            for article, developments in zip(
+                found, self.developments.from_ner_docs(batch, found, days), strict=True
+            ):
+                article.developments = developments
+                yield article
 
 
 def analyser_for(topics: list[Topic], settings: NlpSettings) -> TextAnalyser:
