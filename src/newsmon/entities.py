@@ -143,7 +143,8 @@ _TITLES = re.compile(
 )
 
 
-# Last words that make an "organisation" a place: people meet, sleep and are held there.
+# Last words that make an "organisation" or a "person" a place: people meet, sleep and are held
+# there ("Betty Ford Center" is a clinic, not Betty Ford).
 _FACILITIES = frozenset(
     [
         "center",
@@ -170,12 +171,27 @@ _FACILITIES = frozenset(
         "port",
         "base",
         "airbase",
+        "theatre",
+        "theater",
+        "museum",
+        "route",
+        "boulevard",
+        "highway",
+        "motel",
+        "plant",
+        "factory",
     ]
 )
 # Things spaCy's small model tags ORG that are not organisations in news.
 _NOT_ORGANISATIONS = frozenset(
     ["dui", "dwi", "gmt", "utc", "ir", "mia", "bst", "cet", "est", "edt", "pst"]
 )
+# Words that open or close the name of a natural feature: "Mount Cook", "Tasman Glacier".
+_FEATURE_FIRST = frozenset(["mount", "mt", "mt.", "lake", "cape", "fort"])
+_FEATURE_LAST = frozenset(
+    ["river", "lake", "island", "islands", "glacier", "valley", "bay", "gulf", "sea", "ocean",
+     "mountain", "mountains", "peak", "desert", "strait", "canal", "beach"]
+)  # fmt: skip
 _EVENT_WORDS = ("awards", "oscars", "olympics", "games", "cup", "championship", "festival")
 
 
@@ -185,6 +201,14 @@ def _not_an_organisation(name: str) -> bool:
         folded in _NOT_ORGANISATIONS
         or folded.endswith(_EVENT_WORDS)
         or folded.endswith("surgeon general")
+    )
+
+
+def _place_name(name: str) -> bool:
+    """A multi-word name that its first or last word marks as a place, whatever spaCy said."""
+    words = name.casefold().split()
+    return len(words) > 1 and (
+        words[-1] in _FACILITIES or words[-1] in _FEATURE_LAST or words[0] in _FEATURE_FIRST
     )
 
 
@@ -395,8 +419,8 @@ class EntityExtractor:
                 # Lone words wait until the article's full names are known.
                 pending.append((ent, name, kind))
                 continue
-            if kind == "organisation" and name and name.split()[-1].casefold() in _FACILITIES:
-                kind = "place"  # "Promises Treatment Center", "Dolmabahçe Palace"
+            if kind in ("organisation", "person") and _place_name(name):
+                kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             ref = self._resolve(name, kind)
             if ref is not None:
                 covered.update(range(ent.start, ent.end))
@@ -451,8 +475,10 @@ class EntityExtractor:
             )
             if best:
                 return self.watch[best[0]]
-        if name.isupper() and len(name) > 5:
-            return None  # a dateline ("ISTANBUL") or shouting, not a name
+        if name.isupper() and len(name) > 5 and kind != "organisation":
+            # A dateline ("ISTANBUL") or shouting, not a name; organisations are often
+            # written in capitals ("SEACOM", "UNICEF").
+            return None
         if lone:
             # A lone capitalised word tagged PERSON with no full name beside it is as often
             # a common word ("Turnout", "Law") as a person: discovery keeps full names only.
