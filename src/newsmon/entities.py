@@ -212,6 +212,26 @@ def _place_name(name: str) -> bool:
     )
 
 
+def _one_kind_per_name(named: list[tuple]) -> list[tuple]:
+    """(span, name, kind) with each name's most frequent kind in the article.
+
+    One sense per discourse: a name means the same thing throughout an article, and the
+    recogniser labels each mention from its sentence alone ("Woodburn" a place in one sentence,
+    an organisation in the next). Ties keep each label; nationalities are left alone.
+    """
+    votes: dict[str, Counter] = {}
+    for _, name, kind in named:
+        if kind != "country":
+            votes.setdefault(name.casefold(), Counter())[kind] += 1
+    out = []
+    for span, name, kind in named:
+        ranked = votes.get(name.casefold(), Counter()).most_common(2)
+        if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            kind = ranked[0][0]
+        out.append((span, name, kind))
+    return out
+
+
 def _clean(text: str) -> str:
     name = _TRIM.sub("", _SPACE.sub(" ", text.strip())).strip(" .,;:-\"'“”‘’")
     return _TITLES.sub("", name) if " " in name else name
@@ -226,6 +246,38 @@ def _name_parts(people: Iterable[EntityRef]) -> dict[str, EntityRef]:
             for token in (tokens[0], tokens[-1]):
                 parts.setdefault(token.casefold(), set()).add(ref)
     return {token: next(iter(refs)) for token, refs in parts.items() if len(refs) == 1}
+
+
+def _nickname(word: str) -> bool:
+    """A plural last word, the short form of a team's name ("Colts", "76ers", "Tar Heels")."""
+    return word[:1].isupper() and word.endswith("s") and not word.endswith("ss")
+
+
+def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
+    """Mentions the recogniser left untagged: a found person's surname or team's nickname again.
+
+    The small model tags a name where its sentence makes it look like one; "Manning threw"
+    after "Peyton Manning" is the same person whether it is tagged or not, and "the Colts
+    defense" after "the Indianapolis Colts" the same team.
+    """
+    forms: dict[str, set[EntityRef]] = {}
+    for ref, _, _ in found:
+        words = ref.name.split()
+        # A person's surname; a team's plural nickname ("Colts" of "Indianapolis Colts").
+        if len(words) > 1 and (
+            ref.kind == "person" or (ref.kind == "organisation" and _nickname(words[-1]))
+        ):
+            forms.setdefault(words[-1], set()).add(ref)
+    # A word the article also writes in lower case is a common word ("fire"), not a name.
+    for token in doc:
+        if token.is_lower:
+            forms.pop(token.text.capitalize(), None)
+    out = []
+    for token in doc:
+        refs = forms.get(token.text)
+        if refs and len(refs) == 1 and token.i not in covered:
+            out.append((next(iter(refs)), token.idx, token.text))
+    return out
 
 
 @cache
@@ -409,18 +461,22 @@ class EntityExtractor:
             found.append((self.watch[span.text.casefold()], span.start_char, span.text))
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
-        pending = []
+        named = []
         for ent in doc.ents:
             kind = _LABEL_KIND.get(ent.label_)
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
             name = _clean(ent.text)
+            if kind in ("organisation", "person") and _place_name(name):
+                kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
+            named.append((ent, name, kind))
+        named = _one_kind_per_name(named)
+        pending = []
+        for ent, name, kind in named:
             if name and len(name.split()) == 1 and kind in ("person", "organisation", "place"):
                 # Lone words wait until the article's full names are known.
                 pending.append((ent, name, kind))
                 continue
-            if kind in ("organisation", "person") and _place_name(name):
-                kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             ref = self._resolve(name, kind)
             if ref is not None:
                 covered.update(range(ent.start, ent.end))
@@ -436,7 +492,9 @@ class EntityExtractor:
             elif ref is None:
                 ref = self._resolve(name, kind)
             if ref is not None:
+                covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
+        found += _repeats(doc, covered, found)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
