@@ -133,6 +133,9 @@ _COUNTRY_ALIASES = {
     "emirati": "AE",
 }
 _SPACE = re.compile(r"\s+")
+# A word that is a number, a score or a date ("2011", "20-13", "8/10"); "76ers" and "117th" are names.
+_NUMBER = re.compile(r"[\W\d_]*\d[\W\d_]*")
+_WORD = re.compile(r"[^\W\d_]{4,}")
 _TRIM = re.compile(r"^(?:the\s+)|(?:'s|’s)$", re.IGNORECASE)
 # Titles are not part of a name: "Pope Leo XIV" and "Leo XIV" are one person.
 _TITLES = re.compile(
@@ -250,7 +253,36 @@ def _name_parts(people: Iterable[EntityRef]) -> dict[str, EntityRef]:
 
 def _nickname(word: str) -> bool:
     """A plural last word, the short form of a team's name ("Colts", "76ers", "Tar Heels")."""
-    return word[:1].isupper() and word.endswith("s") and not word.endswith("ss")
+    return (
+        (word[:1].isupper() or word[:1].isdigit())
+        and word.endswith("s")
+        and not word.endswith("ss")
+    )
+
+
+def _team_span(ent):
+    """A place followed by an untagged plural nickname is a team: "Indianapolis | Colts".
+
+    Not in a title-case headline, where "Iran Seizes" is a place and a verb.
+    """
+    from spacy.tokens import Span
+
+    doc, end = ent.doc, ent.end
+    if ent.label_ != "GPE":
+        return ent
+    while end < len(doc) and doc[end].ent_iob_ == "O" and _nickname(doc[end].text):
+        end += 1
+    if end == ent.end or _title_case(ent):
+        return ent
+    return Span(doc, ent.start, end, label="ORG")
+
+
+def _title_case(ent) -> bool:
+    """Most words of four letters or more on the line of `ent` are capitalised: a headline."""
+    text = ent.doc.text
+    end = text.find("\n", ent.end_char)
+    words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
+    return sum(w[0].isupper() for w in words) * 2 > len(words)
 
 
 def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
@@ -462,7 +494,7 @@ class EntityExtractor:
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
         named = []
-        for ent in doc.ents:
+        for ent in map(_team_span, doc.ents):
             kind = _LABEL_KIND.get(ent.label_)
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
@@ -506,7 +538,7 @@ class EntityExtractor:
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
 
     def _resolve(self, name: str | None, kind: str, lone: bool = False) -> EntityRef | None:
-        if not name or len(name) < 2 or any(ch.isdigit() for ch in name):
+        if not name or len(name) < 2 or any(_NUMBER.fullmatch(w) for w in name.split()):
             return None
         if kind == "organisation" and _not_an_organisation(name):
             return None
