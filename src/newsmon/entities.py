@@ -195,6 +195,13 @@ _FEATURE_LAST = frozenset(
     ["river", "lake", "island", "islands", "glacier", "valley", "bay", "gulf", "sea", "ocean",
      "mountain", "mountains", "peak", "desert", "strait", "canal", "beach"]
 )  # fmt: skip
+# Words inside or at the end of a name that the article may also write in lower case.
+_CONNECTORS = frozenset(["of", "and", "the", "for", "de", "&", "-", "'s", "’s"])
+_ORG_HEADS = frozenset(
+    ["police", "university", "college", "school", "court", "bank", "department", "ministry",
+     "office", "agency", "service", "council", "committee", "company", "corporation", "group",
+     "party", "army", "navy", "fire", "rescue", "county", "city", "state", "island"]
+)  # fmt: skip
 _EVENT_WORDS = ("awards", "oscars", "olympics", "games", "cup", "championship", "festival")
 
 
@@ -277,12 +284,40 @@ def _team_span(ent):
     return Span(doc, ent.start, end, label="ORG")
 
 
+def _headline_span(ent, common: set[str]):
+    """`ent` cut before the first common word if it stands in a title-case headline.
+
+    In "Colts Beat Chiefs" or "Lindsay Lohan Checks Into Rehab" every word is capitalised
+    and the recogniser runs the name on into the verb; a word the article writes in lower
+    case elsewhere ("beat", "checks") is not part of a name. None: nothing is left.
+    """
+    from spacy.tokens import Span
+
+    heads = _CONNECTORS | _FACILITIES | _ORG_HEADS
+    if len(ent) < 2 or ent[-1].lower_ in heads or not _title_case(ent):
+        return ent  # "Promises Treatment Center" ends as a name does
+    for token in ent:
+        if token.lower_ in common and token.lower_ not in heads:
+            end = token.i
+            while end > ent.start and ent.doc[end - 1].lower_ in _CONNECTORS:
+                end -= 1
+            return Span(ent.doc, ent.start, end, label=ent.label_) if end > ent.start else None
+    return ent
+
+
 def _title_case(ent) -> bool:
     """Most words of four letters or more on the line of `ent` are capitalised: a headline."""
     text = ent.doc.text
     end = text.find("\n", ent.end_char)
     words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
     return sum(w[0].isupper() for w in words) * 2 > len(words)
+
+
+def _free(token, covered: set[int]) -> bool:
+    """Not part of a found mention, and untagged or tagged as what resolution drops."""
+    return token.i not in covered and (
+        token.ent_iob_ == "O" or token.ent_type_ in ("PERSON", "NORP")
+    )
 
 
 def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
@@ -308,6 +343,7 @@ def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
     for token in doc:
         refs = forms.get(token.text)
         if refs and len(refs) == 1 and token.i not in covered:
+            covered.add(token.i)
             out.append((next(iter(refs)), token.idx, token.text))
     return out
 
@@ -494,8 +530,9 @@ class EntityExtractor:
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
         named = []
-        for ent in map(_team_span, doc.ents):
-            kind = _LABEL_KIND.get(ent.label_)
+        common = {t.lower_ for t in doc if t.is_lower}
+        for ent in (_headline_span(_team_span(e), common) for e in doc.ents):
+            kind = _LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
             name = _clean(ent.text)
@@ -514,11 +551,18 @@ class EntityExtractor:
                 covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
         people = _name_parts(ref for ref, _, _ in found if ref.kind == "person")
+        teams = {
+            ref.name.split()[-1].casefold(): ref
+            for ref, _, _ in found
+            if ref.kind == "organisation" and " " in ref.name and _nickname(ref.name.split()[-1])
+        }
         # One meaning per article: a lone word that is part of a person's name is that
         # person; a lone surname said twice with no full name is kept as a person.
         lone_counts = Counter(name.casefold() for _, name, kind in pending if kind == "person")
         for ent, name, kind in pending:
             ref = people.get(name.casefold())
+            if ref is None and kind in ("person", "organisation"):
+                ref = teams.get(name.casefold())  # "Colts": the Indianapolis Colts
             if ref is None and kind == "person":
                 ref = self._resolve(name, "person", lone=lone_counts[name.casefold()] < 2)
             elif ref is None:
@@ -527,6 +571,7 @@ class EntityExtractor:
                 covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
         found += _repeats(doc, covered, found)
+        found += self._plural_names(doc, covered)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
@@ -536,6 +581,35 @@ class EntityExtractor:
             mention.surfaces.add(surface)
             mention.spans.append((offset, offset + len(surface)))
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
+
+    def _plural_names(self, doc, covered: set[int]) -> list[tuple]:
+        """Untagged "the" + capitalised words ending in a plural, mid-sentence: a team, a band.
+
+        "the Colts", "the Tar Heels": a capitalised plural after "the" is a name of a group;
+        the small model leaves many untagged, or tags them as a person or a nationality.
+        """
+        out = []
+        for token in doc[1:-1]:
+            after = doc[token.i + 1]
+            if (
+                not _nickname(token.text)
+                or token.is_upper
+                or not _free(token, covered)
+                or after.text[:1].isupper()  # "the Stiles Unit": a longer name goes on
+                or after.text in ("-", "–")  # "the Champs-Elysées"
+            ):
+                continue
+            start = token.i
+            while start > 1 and _free(doc[start - 1], covered) and doc[start - 1].is_title:
+                start -= 1
+            span = doc[start : token.i + 1]
+            if doc[start - 1].lower_ != "the" or span[0].is_sent_start or _title_case(span):
+                continue
+            ref = self._resolve(span.text, "organisation")
+            if ref is not None:
+                covered.update(range(span.start, span.end))
+                out.append((ref, span.start_char, span.text))
+        return out
 
     def _resolve(self, name: str | None, kind: str, lone: bool = False) -> EntityRef | None:
         if not name or len(name) < 2 or any(_NUMBER.fullmatch(w) for w in name.split()):
