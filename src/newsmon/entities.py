@@ -313,6 +313,35 @@ def _title_case(ent) -> bool:
     return sum(w[0].isupper() for w in words) * 2 > len(words)
 
 
+def _surname_of(name: str, surnames: set[str]) -> bool:
+    """A two- or three-word name that ends in a word the article names a person by alone.
+
+    "Bettie Page" tagged an organisation and "Hugh Jackman" a place are people when "Page"
+    and "Jackman" alone are tagged as people; a country or a state ("North Carolina") stays.
+    """
+    words = name.split()
+    last = words[-1].casefold() if words else ""
+    return (
+        1 < len(words) < 4
+        and last in surnames
+        and last not in _ORG_HEADS
+        and all(w[:1].isupper() for w in words)
+        and not _known_place(name)
+    )
+
+
+@cache
+def _known_place(name: str) -> bool:
+    """A country or a country's subdivision (a state, a province, a region) by its name."""
+    if country_code(name):
+        return True
+    try:
+        pycountry.subdivisions.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
 def _free(token, covered: set[int]) -> bool:
     """Not part of a found mention, and untagged or tagged as what resolution drops."""
     return token.i not in covered and (
@@ -540,6 +569,11 @@ class EntityExtractor:
                 kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             named.append((ent, name, kind))
         named = _one_kind_per_name(named)
+        surnames = {n.casefold() for _, n, k in named if k == "person" and " " not in n}
+        named = [
+            (e, n, "person" if k in ("organisation", "place") and _surname_of(n, surnames) else k)
+            for e, n, k in named
+        ]
         pending = []
         for ent, name, kind in named:
             if name and len(name.split()) == 1 and kind in ("person", "organisation", "place"):
