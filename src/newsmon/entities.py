@@ -200,8 +200,16 @@ _CONNECTORS = frozenset(["of", "and", "the", "for", "de", "&", "-", "'s", "’s"
 _ORG_HEADS = frozenset(
     ["police", "university", "college", "school", "court", "bank", "department", "ministry",
      "office", "agency", "service", "council", "committee", "company", "corporation", "group",
-     "party", "army", "navy", "fire", "rescue", "county", "city", "state", "island"]
+     "party", "army", "navy", "fire", "rescue", "county", "city", "state", "island", "congress",
+     "parliament", "senate", "assembly"]
 )  # fmt: skip
+# Lower-case nouns of places a name can modify ("a Woodburn bank", "the Kraft plant").
+_PLACE_NOUNS = _FACILITIES | frozenset(
+    ["boutique", "shop", "bank", "branch", "apartment", "building", "home", "house", "area",
+     "town", "city", "village", "neighborhood", "neighbourhood", "unit", "office"]
+)  # fmt: skip
+# Nouns that make a person's name the name of what the person leads: "the Bush administration".
+_LED_BY = frozenset(["administration", "government", "campaign", "team"])
 _EVENT_WORDS = ("awards", "oscars", "olympics", "games", "cup", "championship", "festival")
 
 
@@ -275,6 +283,8 @@ def _team_span(ent):
     from spacy.tokens import Span
 
     doc, end = ent.doc, ent.end
+    if ent.label_ == "PERSON" and end < len(doc) and doc[end].lower_ in _LED_BY:
+        return Span(doc, ent.start, end + 1, label="ORG")  # "the Obama administration"
     if ent.label_ != "GPE":
         return ent
     while end < len(doc) and doc[end].ent_iob_ == "O" and _nickname(doc[end].text):
@@ -311,6 +321,24 @@ def _title_case(ent) -> bool:
     end = text.find("\n", ent.end_char)
     words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
     return sum(w[0].isupper() for w in words) * 2 > len(words)
+
+
+def _names_a_place(ent) -> bool:
+    """The name modifies a place noun: "a Harry Winston boutique", "the Kraft plant"."""
+    doc = ent.doc
+    after = doc[ent.end] if ent.end < len(doc) else None
+    before = doc[ent.start - 1] if ent.start else None
+    if (
+        before is not None
+        and before.lower_ in ("in", "near")
+        and ent.label_ == "ORG"
+        and len(ent) == 1
+        and not ent[0].is_upper
+        and ent[0].lower_ not in _ORG_HEADS
+    ):
+        return True  # "in Woodburn": a lone name after "in" is where something happens
+    possessive = ent[-1].lower_ in ("'s", "’s")  # "Sarah Palin's home" is hers, not a place
+    return after is not None and after.is_lower and after.lower_ in _PLACE_NOUNS and not possessive
 
 
 def _surname_of(name: str, surnames: set[str]) -> bool:
@@ -565,7 +593,7 @@ class EntityExtractor:
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
             name = _clean(ent.text)
-            if kind in ("organisation", "person") and _place_name(name):
+            if kind in ("organisation", "person") and (_place_name(name) or _names_a_place(ent)):
                 kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             named.append((ent, name, kind))
         named = _one_kind_per_name(named)
