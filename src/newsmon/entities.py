@@ -268,10 +268,11 @@ def _name_parts(people: Iterable[EntityRef]) -> dict[str, EntityRef]:
 
 def _nickname(word: str) -> bool:
     """A plural last word, the short form of a team's name ("Colts", "76ers", "Tar Heels")."""
+    # Not "Texas", "Paris", "Bosphorus", "Laos", "Congress": singular names that end in an s.
     return (
         (word[:1].isupper() or word[:1].isdigit())
         and word.endswith("s")
-        and not word.endswith("ss")
+        and not word.lower().endswith(("ss", "us", "is", "as", "os"))
     )
 
 
@@ -371,10 +372,8 @@ def _known_place(name: str) -> bool:
 
 
 def _free(token, covered: set[int]) -> bool:
-    """Not part of a found mention, and untagged or tagged as what resolution drops."""
-    return token.i not in covered and (
-        token.ent_iob_ == "O" or token.ent_type_ in ("PERSON", "NORP")
-    )
+    """Not part of a found mention, and untagged or tagged a person (a lone one is dropped)."""
+    return token.i not in covered and (token.ent_iob_ == "O" or token.ent_type_ == "PERSON")
 
 
 def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
