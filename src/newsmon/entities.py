@@ -276,23 +276,33 @@ def _nickname(word: str) -> bool:
     )
 
 
-def _team_span(ent):
-    """A place followed by an untagged plural nickname is a team: "Indianapolis | Colts".
+def _context_span(ent):
+    """The recogniser's span, corrected by the words around it.
 
-    Not in a title-case headline, where "Iran Seizes" is a place and a verb.
+    * A score or a number after a team's or a person's name is not part of it: "the Millbrook
+      Foxes 3-1".
+    * A person's name before "administration", "government", "campaign" or "team" names an
+      organisation: "the Obama administration".
+    * A place followed by an untagged plural nickname is a team: "Indianapolis | Colts"; not
+      in a title-case headline, where "Iran Seizes" is a place and a verb.
     """
     from spacy.tokens import Span
 
-    doc, end = ent.doc, ent.end
-    if ent.label_ == "PERSON" and end < len(doc) and doc[end].lower_ in _LED_BY:
-        return Span(doc, ent.start, end + 1, label="ORG")  # "the Obama administration"
-    if ent.label_ != "GPE":
-        return ent
-    while end < len(doc) and doc[end].ent_iob_ == "O" and _nickname(doc[end].text):
-        end += 1
-    if end == ent.end or _title_case(ent):
-        return ent
-    return Span(doc, ent.start, end, label="ORG")
+    doc, start, end, label = ent.doc, ent.start, ent.end, ent.label_
+    if label in ("ORG", "PERSON"):
+        while end - start > 1 and (_NUMBER.fullmatch(doc[end - 1].text) or doc[end - 1].is_punct):
+            end -= 1
+    if label == "PERSON" and end < len(doc) and doc[end].lower_ in _LED_BY:
+        return Span(doc, start, end + 1, label="ORG")
+    if label == "GPE":
+        team_end = end
+        while (
+            team_end < len(doc) and doc[team_end].ent_iob_ == "O" and _nickname(doc[team_end].text)
+        ):
+            team_end += 1
+        if team_end > end and not _title_case(ent):
+            return Span(doc, start, team_end, label="ORG")
+    return ent if end == ent.end else Span(doc, start, end, label=label)
 
 
 def _headline_span(ent, common: set[str]):
@@ -587,7 +597,7 @@ class EntityExtractor:
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
         named = []
         common = {t.lower_ for t in doc if t.is_lower}
-        for ent in (_headline_span(_team_span(e), common) for e in doc.ents):
+        for ent in (_headline_span(_context_span(e), common) for e in doc.ents):
             kind = _LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
@@ -631,8 +641,8 @@ class EntityExtractor:
             if ref is not None:
                 covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
-        found += _repeats(doc, covered, found)
         found += self._plural_names(doc, covered)
+        found += _repeats(doc, covered, found)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
