@@ -133,7 +133,7 @@ _COUNTRY_ALIASES = {
     "emirati": "AE",
 }
 _SPACE = re.compile(r"\s+")
-# A word that is a number, a score or a date ("2011", "20-13", "8/10"); "76ers" and "117th" are names.
+# A word that is a number, a score or a date ("2011", "20-13"); "76ers" and "117th" are names.
 _NUMBER = re.compile(r"[\W\d_]*\d[\W\d_]*")
 _WORD = re.compile(r"[^\W\d_]{4,}")
 _TRIM = re.compile(r"^(?:the\s+)|(?:'s|’s)$", re.IGNORECASE)
@@ -318,7 +318,7 @@ def _headline_span(ent, common: set[str]):
     if len(ent) < 2 or ent[-1].lower_ in heads or not _title_case(ent):
         return ent  # "Promises Treatment Center" ends as a name does
     for token in ent:
-        if token.lower_ in common and token.lower_ not in heads:
+        if _stem(token.lower_) in common and token.lower_ not in heads:
             end = token.i
             while end > ent.start and ent.doc[end - 1].lower_ in _CONNECTORS:
                 end -= 1
@@ -326,16 +326,29 @@ def _headline_span(ent, common: set[str]):
     return ent
 
 
+def _stem(word: str) -> str:
+    """A word without its inflection, roughly: "checks", "checked" and "checking" -> "check"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def _title_case(ent) -> bool:
-    """Most words of four letters or more on the line of `ent` are capitalised: a headline."""
+    """Fewer than one in four words of four letters or more on the line of `ent` is in lower
+    case: a headline in title case ("Colts Beat Chiefs"), not a sentence full of names."""
     text = ent.doc.text
     end = text.find("\n", ent.end_char)
     words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
-    return sum(w[0].isupper() for w in words) * 2 > len(words)
+    return bool(words) and sum(w[0].islower() for w in words) * 4 < len(words)
 
 
 def _names_a_place(ent) -> bool:
-    """The name modifies a place noun: "a Harry Winston boutique", "the Kraft plant"."""
+    """The words around a name make it a place.
+
+    It modifies a place noun ("a Harry Winston boutique", "the Kraft plant"), or it is a lone
+    word tagged an organisation after "in" or "near" ("in Woodburn"): where something happens.
+    """
     doc = ent.doc
     after = doc[ent.end] if ent.end < len(doc) else None
     before = doc[ent.start - 1] if ent.start else None
@@ -347,7 +360,7 @@ def _names_a_place(ent) -> bool:
         and not ent[0].is_upper
         and ent[0].lower_ not in _ORG_HEADS
     ):
-        return True  # "in Woodburn": a lone name after "in" is where something happens
+        return True
     possessive = ent[-1].lower_ in ("'s", "’s")  # "Sarah Palin's home" is hers, not a place
     return after is not None and after.is_lower and after.lower_ in _PLACE_NOUNS and not possessive
 
@@ -596,7 +609,7 @@ class EntityExtractor:
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
         named = []
-        common = {t.lower_ for t in doc if t.is_lower}
+        common = {_stem(t.lower_) for t in doc if t.is_lower}
         for ent in (_headline_span(_context_span(e), common) for e in doc.ents):
             kind = _LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
@@ -657,7 +670,7 @@ class EntityExtractor:
         """Untagged "the" + capitalised words ending in a plural, mid-sentence: a team, a band.
 
         "the Colts", "the Tar Heels": a capitalised plural after "the" is a name of a group;
-        the small model leaves many untagged, or tags them as a person or a nationality.
+        the small model leaves many untagged, or tags them as a person.
         """
         out = []
         for token in doc[1:-1]:
