@@ -276,7 +276,7 @@ def _nickname(word: str) -> bool:
     )
 
 
-def _context_span(ent):
+def _context_span(ent, text: str):
     """The recogniser's span, corrected by the words around it.
 
     * A score or a number after a team's or a person's name is not part of it: "the Millbrook
@@ -300,12 +300,12 @@ def _context_span(ent):
             team_end < len(doc) and doc[team_end].ent_iob_ == "O" and _nickname(doc[team_end].text)
         ):
             team_end += 1
-        if team_end > end and not _title_case(ent):
+        if team_end > end and not _title_case(ent, text):
             return Span(doc, start, team_end, label="ORG")
     return ent if end == ent.end else Span(doc, start, end, label=label)
 
 
-def _headline_span(ent, common: set[str]):
+def _headline_span(ent, common: set[str], text: str):
     """`ent` cut before the first common word if it stands in a title-case headline.
 
     In "Colts Beat Chiefs" or "Lindsay Lohan Checks Into Rehab" every word is capitalised
@@ -315,7 +315,7 @@ def _headline_span(ent, common: set[str]):
     from spacy.tokens import Span
 
     heads = _CONNECTORS | _FACILITIES | _ORG_HEADS
-    if len(ent) < 2 or ent[-1].lower_ in heads or not _title_case(ent):
+    if len(ent) < 2 or ent[-1].lower_ in heads or not _title_case(ent, text):
         return ent  # "Promises Treatment Center" ends as a name does
     for token in ent:
         if _stem(token.lower_) in common and token.lower_ not in heads:
@@ -326,6 +326,20 @@ def _headline_span(ent, common: set[str]):
     return ent
 
 
+def _words(doc) -> tuple[list[str], str]:
+    """The texts of the tokens and the Doc's text, read from arrays: iterating over a Doc, or
+    reading Doc.text, builds a Token object for every token (measured: most of this stage's
+    own time)."""
+    from spacy.attrs import ORTH, SPACY
+
+    strings = doc.vocab.strings
+    table = doc.to_array([ORTH, SPACY]).tolist()
+    words = [strings[orth] for orth, _ in table]
+    return words, "".join(
+        w + " " if space else w for w, (_, space) in zip(words, table, strict=True)
+    )
+
+
 def _stem(word: str) -> str:
     """A word without its inflection, roughly: "checks", "checked" and "checking" -> "check"."""
     for suffix in ("ing", "ed", "es", "s"):
@@ -334,10 +348,9 @@ def _stem(word: str) -> str:
     return word
 
 
-def _title_case(ent) -> bool:
+def _title_case(ent, text: str) -> bool:
     """Fewer than one in four words of four letters or more on the line of `ent` is in lower
     case: a headline in title case ("Colts Beat Chiefs"), not a sentence full of names."""
-    text = ent.doc.text
     end = text.find("\n", ent.end_char)
     words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
     return bool(words) and sum(w[0].islower() for w in words) * 4 < len(words)
@@ -399,7 +412,7 @@ def _free(token, covered: set[int]) -> bool:
     return token.i not in covered and (token.ent_iob_ == "O" or token.ent_type_ == "PERSON")
 
 
-def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
+def _repeats(doc, words: list[str], covered: set[int], found: list[tuple]) -> list[tuple]:
     """Mentions the recogniser left untagged: a found person's surname or team's nickname again.
 
     The small model tags a name where its sentence makes it look like one; "Manning threw"
@@ -408,22 +421,22 @@ def _repeats(doc, covered: set[int], found: list[tuple]) -> list[tuple]:
     """
     forms: dict[str, set[EntityRef]] = {}
     for ref, _, _ in found:
-        words = ref.name.split()
+        parts = ref.name.split()
         # A person's surname; a team's plural nickname ("Colts" of "Indianapolis Colts").
-        if len(words) > 1 and (
-            ref.kind == "person" or (ref.kind == "organisation" and _nickname(words[-1]))
+        if len(parts) > 1 and (
+            ref.kind == "person" or (ref.kind == "organisation" and _nickname(parts[-1]))
         ):
-            forms.setdefault(words[-1], set()).add(ref)
+            forms.setdefault(parts[-1], set()).add(ref)
     # A word the article also writes in lower case is a common word ("fire"), not a name.
-    for token in doc:
-        if token.is_lower:
-            forms.pop(token.text.capitalize(), None)
+    for word in words:
+        if word.islower():
+            forms.pop(word.capitalize(), None)
     out = []
-    for token in doc:
-        refs = forms.get(token.text)
-        if refs and len(refs) == 1 and token.i not in covered:
-            covered.add(token.i)
-            out.append((next(iter(refs)), token.idx, token.text))
+    for i, word in enumerate(words):
+        refs = forms.get(word)
+        if refs and len(refs) == 1 and i not in covered:
+            covered.add(i)
+            out.append((next(iter(refs)), doc[i].idx, word))
     return out
 
 
@@ -609,8 +622,9 @@ class EntityExtractor:
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
         named = []
-        common = {_stem(t.lower_) for t in doc if t.is_lower}
-        for ent in (_headline_span(_context_span(e), common) for e in doc.ents):
+        words, text = _words(doc)
+        common = {_stem(w) for w in {w for w in words if w.islower()}}
+        for ent in (_headline_span(_context_span(e, text), common, text) for e in doc.ents):
             kind = _LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
@@ -654,8 +668,8 @@ class EntityExtractor:
             if ref is not None:
                 covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
-        found += self._plural_names(doc, covered)
-        found += _repeats(doc, covered, found)
+        found += self._plural_names(doc, words, text, covered)
+        found += _repeats(doc, words, covered, found)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
@@ -666,28 +680,28 @@ class EntityExtractor:
             mention.spans.append((offset, offset + len(surface)))
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
 
-    def _plural_names(self, doc, covered: set[int]) -> list[tuple]:
+    def _plural_names(self, doc, words: list[str], text: str, covered: set[int]) -> list[tuple]:
         """Untagged "the" + capitalised words ending in a plural, mid-sentence: a team, a band.
 
         "the Colts", "the Tar Heels": a capitalised plural after "the" is a name of a group;
         the small model leaves many untagged, or tags them as a person.
         """
         out = []
-        for token in doc[1:-1]:
-            after = doc[token.i + 1]
+        for i in range(1, len(words) - 1):
+            after = words[i + 1]
             if (
-                not _nickname(token.text)
-                or token.is_upper
-                or not _free(token, covered)
-                or after.text[:1].isupper()  # "the Stiles Unit": a longer name goes on
-                or after.text in ("-", "–")  # "the Champs-Elysées"
+                not _nickname(words[i])
+                or words[i].isupper()
+                or after[:1].isupper()  # "the Stiles Unit": a longer name goes on
+                or after in ("-", "–")  # "the Champs-Elysées"
+                or not _free(doc[i], covered)
             ):
                 continue
-            start = token.i
+            start = i
             while start > 1 and _free(doc[start - 1], covered) and doc[start - 1].is_title:
                 start -= 1
-            span = doc[start : token.i + 1]
-            if doc[start - 1].lower_ != "the" or span[0].is_sent_start or _title_case(span):
+            span = doc[start : i + 1]
+            if doc[start - 1].lower_ != "the" or span[0].is_sent_start or _title_case(span, text):
                 continue
             ref = self._resolve(span.text, "organisation")
             if ref is not None:
