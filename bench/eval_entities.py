@@ -24,6 +24,8 @@ Protocol
   markable is found when a predicted span of its kind overlaps it (recall).
 
 Goal: person F1 >= 0.85 and all kinds together (micro) F1 >= 0.75 on the named protocol.
+Measured (en_core_web_sm 3.8.0): person 0.893, organisation 0.646, location 0.778, all kinds
+0.794 (P 0.755, R 0.838).
 
 Demo corpus: with the topics of sources.yaml, each official of the talks reports (OFFICIALS)
 must be exactly one entity: the distinct entity names whose surfaces contain the surname.

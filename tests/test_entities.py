@@ -78,6 +78,33 @@ def test_demonyms_map_to_countries_and_surnames_to_the_full_name(extractor):
     assert not any(name == "Kalvane" for name, _ in found)
 
 
+def test_discovery_reads_the_words_around_a_name(extractor):
+    texts = [
+        "The Harbourton Gulls beat the Millbrook Foxes 3-1 on Saturday. The Gulls scored twice "
+        "in the first half, and the Foxes never recovered.",
+        "Tessa Marlow, the painter whose portraits hang in Leeds, has died. Marlow was 85.",
+        "Thieves robbed a Corvell Brandt boutique in Lyon on Friday.",
+        "Police said the shooting happened in Woodburn on Friday.",
+        "The Whitford administration announced new tariffs on Tuesday.",
+        "SEACOM said the cable would be repaired next week.",
+        "Jon Hartley Defends Tariffs\nJon Hartley defended the tariffs on Monday.",
+    ]
+    teams, surname, boutique, town, administration, capitals, headline = map(
+        names, extractor.extract(texts)
+    )
+    # A team's nickname, untagged or after a score, is the team.
+    assert teams == {
+        ("Harbourton Gulls", "organisation"): 2,
+        ("Millbrook Foxes", "organisation"): 2,
+    }
+    assert surname[("Tessa Marlow", "person")] == 2  # "Marlow" untagged, still her
+    assert ("Corvell Brandt", "place") in boutique  # a name modifying a place noun
+    assert town == {("Woodburn", "place"): 1}  # a lone name after "in"
+    assert administration == {("Whitford administration", "organisation"): 1}
+    assert capitals == {("SEACOM", "organisation"): 1}  # organisations are written in capitals
+    assert headline == {("Jon Hartley", "person"): 2}  # not "Jon Hartley Defends"
+
+
 def test_topic_needs_its_threshold(extractor):
     on, off = extractor.extract(
         [

@@ -133,6 +133,9 @@ _COUNTRY_ALIASES = {
     "emirati": "AE",
 }
 _SPACE = re.compile(r"\s+")
+# A word that is a number, a score or a date ("2011", "20-13"); "76ers" and "117th" are names.
+_NUMBER = re.compile(r"[\W\d_]*\d[\W\d_]*")
+_WORD = re.compile(r"[^\W\d_]{4,}")
 _TRIM = re.compile(r"^(?:the\s+)|(?:'s|’s)$", re.IGNORECASE)
 # Titles are not part of a name: "Pope Leo XIV" and "Leo XIV" are one person.
 _TITLES = re.compile(
@@ -143,7 +146,8 @@ _TITLES = re.compile(
 )
 
 
-# Last words that make an "organisation" a place: people meet, sleep and are held there.
+# Last words that make an "organisation" or a "person" a place: people meet, sleep and are held
+# there ("Betty Ford Center" is a clinic, not Betty Ford).
 _FACILITIES = frozenset(
     [
         "center",
@@ -170,12 +174,42 @@ _FACILITIES = frozenset(
         "port",
         "base",
         "airbase",
+        "theatre",
+        "theater",
+        "museum",
+        "route",
+        "boulevard",
+        "highway",
+        "motel",
+        "plant",
+        "factory",
     ]
 )
 # Things spaCy's small model tags ORG that are not organisations in news.
 _NOT_ORGANISATIONS = frozenset(
     ["dui", "dwi", "gmt", "utc", "ir", "mia", "bst", "cet", "est", "edt", "pst"]
 )
+# Words that open or close the name of a natural feature: "Mount Cook", "Tasman Glacier".
+_FEATURE_FIRST = frozenset(["mount", "mt", "mt.", "lake", "cape", "fort"])
+_FEATURE_LAST = frozenset(
+    ["river", "lake", "island", "islands", "glacier", "valley", "bay", "gulf", "sea", "ocean",
+     "mountain", "mountains", "peak", "desert", "strait", "canal", "beach"]
+)  # fmt: skip
+# Words inside or at the end of a name that the article may also write in lower case.
+_CONNECTORS = frozenset(["of", "and", "the", "for", "de", "&", "-", "'s", "’s"])
+_ORG_HEADS = frozenset(
+    ["police", "university", "college", "school", "court", "bank", "department", "ministry",
+     "office", "agency", "service", "council", "committee", "company", "corporation", "group",
+     "party", "army", "navy", "fire", "rescue", "county", "city", "state", "island", "congress",
+     "parliament", "senate", "assembly"]
+)  # fmt: skip
+# Lower-case nouns of places a name can modify ("a Woodburn bank", "the Kraft plant").
+_PLACE_NOUNS = _FACILITIES | frozenset(
+    ["boutique", "shop", "bank", "branch", "apartment", "building", "home", "house", "area",
+     "town", "city", "village", "neighborhood", "neighbourhood", "unit", "office"]
+)  # fmt: skip
+# Nouns that make a person's name the name of what the person leads: "the Bush administration".
+_LED_BY = frozenset(["administration", "government", "campaign", "team"])
 _EVENT_WORDS = ("awards", "oscars", "olympics", "games", "cup", "championship", "festival")
 
 
@@ -186,6 +220,34 @@ def _not_an_organisation(name: str) -> bool:
         or folded.endswith(_EVENT_WORDS)
         or folded.endswith("surgeon general")
     )
+
+
+def _place_name(name: str) -> bool:
+    """A multi-word name that its first or last word marks as a place, whatever spaCy said."""
+    words = name.casefold().split()
+    return len(words) > 1 and (
+        words[-1] in _FACILITIES or words[-1] in _FEATURE_LAST or words[0] in _FEATURE_FIRST
+    )
+
+
+def _one_kind_per_name(named: list[tuple]) -> list[tuple]:
+    """(span, name, kind) with each name's most frequent kind in the article.
+
+    One sense per discourse: a name means the same thing throughout an article, and the
+    recogniser labels each mention from its sentence alone ("Woodburn" a place in one sentence,
+    an organisation in the next). Ties keep each label; nationalities are left alone.
+    """
+    votes: dict[str, Counter] = {}
+    for _, name, kind in named:
+        if kind != "country":
+            votes.setdefault(name.casefold(), Counter())[kind] += 1
+    out = []
+    for span, name, kind in named:
+        ranked = votes.get(name.casefold(), Counter()).most_common(2)
+        if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            kind = ranked[0][0]
+        out.append((span, name, kind))
+    return out
 
 
 def _clean(text: str) -> str:
@@ -202,6 +264,180 @@ def _name_parts(people: Iterable[EntityRef]) -> dict[str, EntityRef]:
             for token in (tokens[0], tokens[-1]):
                 parts.setdefault(token.casefold(), set()).add(ref)
     return {token: next(iter(refs)) for token, refs in parts.items() if len(refs) == 1}
+
+
+def _nickname(word: str) -> bool:
+    """A plural last word, the short form of a team's name ("Colts", "76ers", "Tar Heels")."""
+    # Not "Texas", "Paris", "Bosphorus", "Laos", "Congress": singular names that end in an s.
+    return (
+        (word[:1].isupper() or word[:1].isdigit())
+        and word.endswith("s")
+        and not word.lower().endswith(("ss", "us", "is", "as", "os"))
+    )
+
+
+def _context_span(ent, text: str):
+    """The recogniser's span, corrected by the words around it.
+
+    * A score or a number after a team's or a person's name is not part of it: "the Millbrook
+      Foxes 3-1".
+    * A person's name before "administration", "government", "campaign" or "team" names an
+      organisation: "the Obama administration".
+    * A place followed by an untagged plural nickname is a team: "Indianapolis | Colts"; not
+      in a title-case headline, where "Iran Seizes" is a place and a verb.
+    """
+    from spacy.tokens import Span
+
+    doc, start, end, label = ent.doc, ent.start, ent.end, ent.label_
+    if label in ("ORG", "PERSON"):
+        while end - start > 1 and (_NUMBER.fullmatch(doc[end - 1].text) or doc[end - 1].is_punct):
+            end -= 1
+    if label == "PERSON" and end < len(doc) and doc[end].lower_ in _LED_BY:
+        return Span(doc, start, end + 1, label="ORG")
+    if label == "GPE":
+        team_end = end
+        while (
+            team_end < len(doc) and doc[team_end].ent_iob_ == "O" and _nickname(doc[team_end].text)
+        ):
+            team_end += 1
+        if team_end > end and not _title_case(ent, text):
+            return Span(doc, start, team_end, label="ORG")
+    return ent if end == ent.end else Span(doc, start, end, label=label)
+
+
+def _headline_span(ent, common: set[str], text: str):
+    """`ent` cut before the first common word if it stands in a title-case headline.
+
+    In "Colts Beat Chiefs" or "Lindsay Lohan Checks Into Rehab" every word is capitalised
+    and the recogniser runs the name on into the verb; a word the article writes in lower
+    case elsewhere ("beat", "checks") is not part of a name. None: nothing is left.
+    """
+    from spacy.tokens import Span
+
+    heads = _CONNECTORS | _FACILITIES | _ORG_HEADS
+    if len(ent) < 2 or ent[-1].lower_ in heads or not _title_case(ent, text):
+        return ent  # "Promises Treatment Center" ends as a name does
+    for token in ent:
+        if _stem(token.lower_) in common and token.lower_ not in heads:
+            end = token.i
+            while end > ent.start and ent.doc[end - 1].lower_ in _CONNECTORS:
+                end -= 1
+            return Span(ent.doc, ent.start, end, label=ent.label_) if end > ent.start else None
+    return ent
+
+
+def _words(doc) -> tuple[list[str], str]:
+    """The texts of the tokens and the Doc's text, read from arrays: iterating over a Doc, or
+    reading Doc.text, builds a Token object for every token (measured: most of this stage's
+    own time)."""
+    from spacy.attrs import ORTH, SPACY
+
+    strings = doc.vocab.strings
+    table = doc.to_array([ORTH, SPACY]).tolist()
+    words = [strings[orth] for orth, _ in table]
+    return words, "".join(
+        w + " " if space else w for w, (_, space) in zip(words, table, strict=True)
+    )
+
+
+def _stem(word: str) -> str:
+    """A word without its inflection, roughly: "checks", "checked" and "checking" -> "check"."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _title_case(ent, text: str) -> bool:
+    """Fewer than one in four words of four letters or more on the line of `ent` is in lower
+    case: a headline in title case ("Colts Beat Chiefs"), not a sentence full of names."""
+    end = text.find("\n", ent.end_char)
+    words = _WORD.findall(text[text.rfind("\n", 0, ent.start_char) + 1 : end if end >= 0 else None])
+    return bool(words) and sum(w[0].islower() for w in words) * 4 < len(words)
+
+
+def _names_a_place(ent) -> bool:
+    """The words around a name make it a place.
+
+    It modifies a place noun ("a Harry Winston boutique", "the Kraft plant"), or it is a lone
+    word tagged an organisation after "in" or "near" ("in Woodburn"): where something happens.
+    """
+    doc = ent.doc
+    after = doc[ent.end] if ent.end < len(doc) else None
+    before = doc[ent.start - 1] if ent.start else None
+    if (
+        before is not None
+        and before.lower_ in ("in", "near")
+        and ent.label_ == "ORG"
+        and len(ent) == 1
+        and not ent[0].is_upper
+        and ent[0].lower_ not in _ORG_HEADS
+    ):
+        return True
+    possessive = ent[-1].lower_ in ("'s", "’s")  # "Sarah Palin's home" is hers, not a place
+    return after is not None and after.is_lower and after.lower_ in _PLACE_NOUNS and not possessive
+
+
+def _surname_of(name: str, surnames: set[str]) -> bool:
+    """A two- or three-word name that ends in a word the article names a person by alone.
+
+    "Bettie Page" tagged an organisation and "Hugh Jackman" a place are people when "Page"
+    and "Jackman" alone are tagged as people; a country or a state ("North Carolina") stays.
+    """
+    words = name.split()
+    last = words[-1].casefold() if words else ""
+    return (
+        1 < len(words) < 4
+        and last in surnames
+        and last not in _ORG_HEADS
+        and all(w[:1].isupper() for w in words)
+        and not _known_place(name)
+    )
+
+
+@cache
+def _known_place(name: str) -> bool:
+    """A country or a country's subdivision (a state, a province, a region) by its name."""
+    if country_code(name):
+        return True
+    try:
+        pycountry.subdivisions.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def _free(token, covered: set[int]) -> bool:
+    """Not part of a found mention, and untagged or tagged a person (a lone one is dropped)."""
+    return token.i not in covered and (token.ent_iob_ == "O" or token.ent_type_ == "PERSON")
+
+
+def _repeats(doc, words: list[str], covered: set[int], found: list[tuple]) -> list[tuple]:
+    """Mentions the recogniser left untagged: a found person's surname or team's nickname again.
+
+    The small model tags a name where its sentence makes it look like one; "Manning threw"
+    after "Peyton Manning" is the same person whether it is tagged or not, and "the Colts
+    defense" after "the Indianapolis Colts" the same team.
+    """
+    forms: dict[str, set[EntityRef]] = {}
+    for ref, _, _ in found:
+        parts = ref.name.split()
+        # A person's surname; a team's plural nickname ("Colts" of "Indianapolis Colts").
+        if len(parts) > 1 and (
+            ref.kind == "person" or (ref.kind == "organisation" and _nickname(parts[-1]))
+        ):
+            forms.setdefault(parts[-1], set()).add(ref)
+    # A word the article also writes in lower case is a common word ("fire"), not a name.
+    for word in words:
+        if word.islower():
+            forms.pop(word.capitalize(), None)
+    out = []
+    for i, word in enumerate(words):
+        refs = forms.get(word)
+        if refs and len(refs) == 1 and i not in covered:
+            covered.add(i)
+            out.append((next(iter(refs)), doc[i].idx, word))
+    return out
 
 
 @cache
@@ -385,34 +621,55 @@ class EntityExtractor:
             found.append((self.watch[span.text.casefold()], span.start_char, span.text))
         # Resolve full names first, then lone names against them: "Umerov" and "Keir"
         # mean the Rustem Umerov and Keir Starmer of the same article, wherever they stand.
-        pending = []
-        for ent in doc.ents:
-            kind = _LABEL_KIND.get(ent.label_)
+        named = []
+        words, text = _words(doc)
+        common = {_stem(w) for w in {w for w in words if w.islower()}}
+        for ent in (_headline_span(_context_span(e, text), common, text) for e in doc.ents):
+            kind = _LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
                 continue
             name = _clean(ent.text)
+            if kind in ("organisation", "person") and (_place_name(name) or _names_a_place(ent)):
+                kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
+            named.append((ent, name, kind))
+        named = _one_kind_per_name(named)
+        surnames = {n.casefold() for _, n, k in named if k == "person" and " " not in n}
+        named = [
+            (e, n, "person" if k in ("organisation", "place") and _surname_of(n, surnames) else k)
+            for e, n, k in named
+        ]
+        pending = []
+        for ent, name, kind in named:
             if name and len(name.split()) == 1 and kind in ("person", "organisation", "place"):
                 # Lone words wait until the article's full names are known.
                 pending.append((ent, name, kind))
                 continue
-            if kind == "organisation" and name and name.split()[-1].casefold() in _FACILITIES:
-                kind = "place"  # "Promises Treatment Center", "Dolmabahçe Palace"
             ref = self._resolve(name, kind)
             if ref is not None:
                 covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
         people = _name_parts(ref for ref, _, _ in found if ref.kind == "person")
+        teams = {
+            ref.name.split()[-1].casefold(): ref
+            for ref, _, _ in found
+            if ref.kind == "organisation" and " " in ref.name and _nickname(ref.name.split()[-1])
+        }
         # One meaning per article: a lone word that is part of a person's name is that
         # person; a lone surname said twice with no full name is kept as a person.
         lone_counts = Counter(name.casefold() for _, name, kind in pending if kind == "person")
         for ent, name, kind in pending:
             ref = people.get(name.casefold())
+            if ref is None and kind in ("person", "organisation"):
+                ref = teams.get(name.casefold())  # "Colts": the Indianapolis Colts
             if ref is None and kind == "person":
                 ref = self._resolve(name, "person", lone=lone_counts[name.casefold()] < 2)
             elif ref is None:
                 ref = self._resolve(name, kind)
             if ref is not None:
+                covered.update(range(ent.start, ent.end))
                 found.append((ref, ent.start_char, ent.text))
+        found += self._plural_names(doc, words, text, covered)
+        found += _repeats(doc, words, covered, found)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
             mention = mentions.get(ref)
@@ -423,8 +680,37 @@ class EntityExtractor:
             mention.spans.append((offset, offset + len(surface)))
         return ArticleEntities(list(mentions.values()), self._topics(doc, mentions))
 
+    def _plural_names(self, doc, words: list[str], text: str, covered: set[int]) -> list[tuple]:
+        """Untagged "the" + capitalised words ending in a plural, mid-sentence: a team, a band.
+
+        "the Colts", "the Tar Heels": a capitalised plural after "the" is a name of a group;
+        the small model leaves many untagged, or tags them as a person.
+        """
+        out = []
+        for i in range(1, len(words) - 1):
+            after = words[i + 1]
+            if (
+                not _nickname(words[i])
+                or words[i].isupper()
+                or after[:1].isupper()  # "the Stiles Unit": a longer name goes on
+                or after in ("-", "–")  # "the Champs-Elysées"
+                or not _free(doc[i], covered)
+            ):
+                continue
+            start = i
+            while start > 1 and _free(doc[start - 1], covered) and doc[start - 1].is_title:
+                start -= 1
+            span = doc[start : i + 1]
+            if doc[start - 1].lower_ != "the" or span[0].is_sent_start or _title_case(span, text):
+                continue
+            ref = self._resolve(span.text, "organisation")
+            if ref is not None:
+                covered.update(range(span.start, span.end))
+                out.append((ref, span.start_char, span.text))
+        return out
+
     def _resolve(self, name: str | None, kind: str, lone: bool = False) -> EntityRef | None:
-        if not name or len(name) < 2 or any(ch.isdigit() for ch in name):
+        if not name or len(name) < 2 or any(_NUMBER.fullmatch(w) for w in name.split()):
             return None
         if kind == "organisation" and _not_an_organisation(name):
             return None
@@ -451,8 +737,10 @@ class EntityExtractor:
             )
             if best:
                 return self.watch[best[0]]
-        if name.isupper() and len(name) > 5:
-            return None  # a dateline ("ISTANBUL") or shouting, not a name
+        if name.isupper() and len(name) > 5 and kind != "organisation":
+            # A dateline ("ISTANBUL") or shouting, not a name; organisations are often
+            # written in capitals ("SEACOM", "UNICEF").
+            return None
         if lone:
             # A lone capitalised word tagged PERSON with no full name beside it is as often
             # a common word ("Turnout", "Law") as a person: discovery keeps full names only.
