@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import os
 import platform
@@ -160,6 +161,8 @@ def main() -> int:
             if args.keep:
                 shutil.copyfile(db, args.keep)
         batch, planted = new_batch(args.batch, stored, rng, words, weights)
+        del stored  # 100,000 articles the pipeline would not hold: not the step's memory
+        gc.collect()
         for a in batch:  # as the pipeline does, in the per-article analysis before loading
             a.story_features = stories.features(a.title, a.text)
         twin = copy.deepcopy(batch)
