@@ -55,15 +55,11 @@ def _article(i: int, text: str, published: datetime, host: str = "outlet") -> Ar
         feed_id=f"feed{i % 50}",
         url=url,
         canonical_url=url,
-        guid=None,
         title=text[:60],
-        summary=None,
         text=text,
-        author=None,
         published_at=published,
         fetched_at=published,
         language="en",
-        site_name=None,
         text_source="page",
     )
 

@@ -148,15 +148,12 @@ def evaluate_rss_may2025(settings: DedupSettings | None = None) -> dict | None:
                 feed_id="rss",
                 url=row["link"],
                 canonical_url=canonical,
-                guid=None,
                 title=row.get("title"),
                 summary=row.get("description"),
                 text=text,
-                author=None,
                 published_at=published,
                 fetched_at=published,
                 language="en",
-                site_name=None,
                 text_source="feed",
             )
         )

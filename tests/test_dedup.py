@@ -23,16 +23,11 @@ def article(article_id, text, published) -> Article:
         article_id=article_id,
         feed_id="f",
         url=None,
-        canonical_url=None,
-        guid=None,
         title="t",
-        summary=None,
         text=text,
-        author=None,
         published_at=published,
         fetched_at=datetime(2025, 6, 1),
         language="en",
-        site_name=None,
         text_source="page",
     )
 

@@ -215,20 +215,15 @@ def test_reprocess_after_a_watch_list_change(tmp_path, sources, extractor):
         from newsmon.extract import Article
 
         art = Article(
-            "a1",
-            "f",
-            None,
-            None,
-            None,
-            "t",
-            None,
-            text,
-            None,
-            datetime(2025, 5, 16),
-            datetime(2025, 5, 16),
-            "en",
-            None,
-            "page",
+            article_id="a1",
+            feed_id="f",
+            url=None,
+            title="t",
+            text=text,
+            published_at=datetime(2025, 5, 16),
+            fetched_at=datetime(2025, 5, 16),
+            language="en",
+            text_source="page",
         )
         warehouse.load_cycle(con, run, [], [art])
         pipeline.reprocess(con, sources)

@@ -245,15 +245,11 @@ def _article(article_id: str, report: tuple[str, str], published: datetime) -> A
         feed_id="feed",
         url=url,
         canonical_url=url,
-        guid=None,
         title=report[0],
-        summary=None,
         text=report[1],
-        author=None,
         published_at=published,
         fetched_at=published,
         language="en",
-        site_name=None,
         text_source="page",
     )
 

@@ -22,17 +22,17 @@ class Article:
     article_id: str
     feed_id: str
     url: str | None
-    canonical_url: str | None
-    guid: str | None
-    title: str | None
-    summary: str | None
-    text: str | None
-    author: str | None
-    published_at: datetime | None
     fetched_at: datetime
-    language: str | None
-    site_name: str | None
     text_source: str  # 'page' or 'feed'
+    canonical_url: str | None = None
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    site_name: str | None = None
     http_status: int | None = None
     fetch_error: str | None = None
     content_hash: str | None = None
