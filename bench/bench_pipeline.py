@@ -286,9 +286,9 @@ def floors(pages: list[dict], topics: list) -> dict:
 
 def plain_cycle(sources: Path, db: Path) -> tuple[dict, int]:
     """The flow's stages as plain function calls (no Prefect); seconds per stage."""
-    from flows.poll import ARTICLES_PER_TASK, process_batch
+    from flows.poll import process_batch
     from newsmon import dedup, feeds, fetch, pipeline, schedule, staging, summary, warehouse
-    from newsmon.batching import chunks
+    from newsmon.batching import balanced_size, chunks
     from newsmon.config import load_sources
 
     times: dict[str, float] = {}
@@ -336,7 +336,7 @@ def plain_cycle(sources: Path, db: Path) -> tuple[dict, int]:
     pages = dict(zip(urls, results, strict=True))
     lap("fetch")
     built, found = [], {}
-    for part in chunks(wanted, ARTICLES_PER_TASK):
+    for part in chunks(wanted, balanced_size(len(wanted), 1)):
         part_pages = {e.url: pages[e.url] for e in part if e.url in pages}
         articles, part_found = process_batch.fn(
             part, part_pages, settings.min_text_chars, config.topics, settings.nlp

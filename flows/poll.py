@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import as_completed
 from prefect.runtime import flow_run
 
 from flows import runners
@@ -26,14 +27,13 @@ from newsmon import (
     summary,
     warehouse,
 )
-from newsmon.batching import chunks, chunks_by_host
+from newsmon.batching import balanced_size, chunks, chunks_by_host
 from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sources
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 
 FEEDS_PER_TASK = 100
 PAGES_PER_TASK = 100
-ARTICLES_PER_TASK = 50
 
 
 def _now() -> datetime:
@@ -99,35 +99,52 @@ def process_batch(
     return articles, found
 
 
-def process_articles(
-    batches: list[tuple[list[Entry], dict[str, fetch.FetchResult]]],
-    settings: Settings,
-    topics: list[Topic],
-) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
-    """Fan the CPU stages out over the configured task runner (threads, processes or Dask).
+def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
+    """Load the spaCy analyser in a starting process worker, before it takes a batch."""
+    entities.analyser_for(topics, nlp)
 
-    The runner is entered here rather than as a subflow's: a subflow's parameters go through
-    the API (512 KB at most), while page bodies must not.
+
+def fetch_and_process(
+    wanted: list[Entry], no_pages: list[Entry], settings: Settings, topics: list[Topic]
+) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
+    """Fetch the pages of `wanted` and run the CPU stages on every entry as pages arrive.
+
+    The CPU runner (threads, processes or Dask) is entered before the first page is fetched,
+    so process workers start and load their model during the fetch, and each fetch batch is
+    split into CPU batches that are submitted as soon as it completes. The runner is entered
+    here rather than as a subflow's: a subflow's parameters go through the API (512 KB at
+    most), while page bodies must not.
     """
-    runner = runners.task_runner(settings.runner, sum(len(entries) for entries, _ in batches))
-    get_run_logger().info("processing %d batches on %s", len(batches), type(runner).__name__)
+    total = len(wanted) + len(no_pages)
+    size = balanced_size(total, runners.worker_count(settings.runner))
+    runner = runners.task_runner(
+        settings.runner, total, warm_up=warm_worker, warm_up_args=(topics, settings.nlp)
+    )
+    logger = get_run_logger()
+    logger.info("processing %d entries in batches of %d on %s", total, size, type(runner).__name__)
+
+    def submit(part: list[Entry], pages: dict[str, fetch.FetchResult]):
+        parameters = {
+            "batch": part,
+            "pages": {e.url: pages[e.url] for e in part if e.url in pages},
+            "min_text_chars": settings.min_text_chars,
+            "topics": topics,
+            "nlp": settings.nlp,
+        }
+        return runner.submit(process_batch, parameters=parameters)
+
     articles: list[Article] = []
     found: dict[str, entities.ArticleEntities] = {}
     with runner:
-        futures = [
-            runner.submit(
-                process_batch,
-                parameters={
-                    "batch": entries,
-                    "pages": pages,
-                    "min_text_chars": settings.min_text_chars,
-                    "topics": topics,
-                    "nlp": settings.nlp,
-                },
-            )
-            for entries, pages in batches
-        ]
-        for future in futures:
+        work = [submit(part, {}) for part in chunks(no_pages, size)]
+        fetching = {
+            fetch_pages.submit(batch, settings): batch
+            for batch in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
+        }
+        for done in as_completed(list(fetching)):
+            pages = done.result()
+            work += [submit(part, pages) for part in chunks(fetching[done], size)]
+        for future in work:
             batch_articles, batch_found = future.result()
             articles += batch_articles
             found.update(batch_found)
@@ -226,19 +243,8 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     )
 
     wanted = [e for e in fresh + updated if config.feed(e.feed_id).fetch_pages]
-    page_futures = [
-        (batch, fetch_pages.submit(batch, settings))
-        for batch in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
-    ]
-    batches = [
-        (part, {e.url: pages[e.url] for e in part if e.url in pages})
-        for batch, future in page_futures
-        for pages in [future.result()]
-        for part in chunks(batch, ARTICLES_PER_TASK)
-    ]
     no_pages = [e for e in fresh + updated if not config.feed(e.feed_id).fetch_pages]
-    batches += [(part, {}) for part in chunks(no_pages, ARTICLES_PER_TASK)]
-    built_list, found_entities = process_articles(batches, settings, config.topics)
+    built_list, found_entities = fetch_and_process(wanted, no_pages, settings, config.topics)
     built = {a.article_id: a for a in built_list}
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]

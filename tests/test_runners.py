@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import duckdb
 import pytest
 import yaml
 
+from flows import runners
 from flows.poll import poll_feeds
+from newsmon.batching import balanced_size
+from newsmon.config import RunnerSettings
 from newsmon.demo import serve_corpus, write_sources
 
 from .conftest import ROOT
@@ -43,3 +50,26 @@ def test_processes_and_a_two_worker_dask_cluster_give_the_same_rows_as_threads(t
             == threads
         )
         assert cycle(site, corpus, tmp_path, "dask", {"kind": "dask", "workers": 2}) == threads
+
+
+def _started(folder: str) -> None:
+    """A worker initializer that leaves a file named after its process."""
+    (Path(folder) / str(os.getpid())).touch()
+
+
+def test_process_workers_start_and_run_their_initializer_on_entry(tmp_path):
+    # No task is submitted: the workers must start (and load the model, in the flow) while
+    # the flow is still fetching pages.
+    settings = RunnerSettings(kind="processes", workers=2)
+    with runners.task_runner(settings, 1, warm_up=_started, warm_up_args=(str(tmp_path),)):
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_batches_give_each_worker_several_rounds_within_bounds():
+    assert balanced_size(263, 2) == 33  # 8 batches: 4 rounds on 2 workers
+    assert balanced_size(45, 2) == 10  # at least 10 an article batch
+    assert balanced_size(10_000, 2) == 50  # at most 50
+    assert balanced_size(0, 2) == 10

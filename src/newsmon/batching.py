@@ -33,3 +33,14 @@ def chunks_by_host(items: Sequence[T], url: Callable[[T], str | None], size: int
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     """Consecutive batches of at most `size` items."""
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def balanced_size(
+    total: int, workers: int, rounds: int = 4, least: int = 10, most: int = 50
+) -> int:
+    """A batch size giving each worker about `rounds` batches of `total` items, within bounds.
+
+    Several small batches per worker keep every worker busy to the end (a last round of one
+    big batch leaves the others idle); the bounds keep per-task overhead small.
+    """
+    return max(least, min(most, -(-total // max(1, workers * rounds))))
