@@ -10,8 +10,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows import runners
 from newsmon import (
@@ -32,6 +34,10 @@ from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sou
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 
+# Every task reads the network or the warehouse, so none is cached; NO_CACHE also spares
+# Prefect hashing each task's inputs for a cache key. Large inputs (entries, pages, articles)
+# are passed in `quote`, which keeps Prefect from walking every object inside them looking
+# for futures (seconds for a few hundred articles with their entities).
 FEEDS_PER_TASK = 100
 PAGES_PER_TASK = 100
 
@@ -40,7 +46,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def read_states(db: Path) -> dict[str, schedule.PollState]:
     """The polling state of every feed the warehouse knows."""
     with pipeline.reading(db) as con:
@@ -49,7 +55,7 @@ def read_states(db: Path) -> dict[str, schedule.PollState]:
 
 # Only network work retries; fetch errors per URL are data, so a retry here
 # means the batch itself broke (for example the event loop or DNS resolver).
-@task(retries=2, retry_delay_seconds=[2, 10])
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def poll_batch(
     batch: list[Feed], settings: Settings, headers: dict[str, dict[str, str]]
 ) -> list[tuple[FeedStatus, list[Entry]]]:
@@ -57,7 +63,7 @@ def poll_batch(
     return feeds.poll(batch, settings, headers)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], list[Entry], Counter]:
     """Split entries into new, updated (stored but changed) and skipped."""
     with pipeline.reading(db) as con:
@@ -67,7 +73,7 @@ def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], list[Entry]
     return dedup.new_entries(entries, known)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10])
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def fetch_pages(batch: list[Entry], settings: Settings) -> dict[str, fetch.FetchResult]:
     """Fetch the article pages of a batch of entries (robots.txt honoured when set)."""
     urls = list(dict.fromkeys(e.url for e in batch if e.url))
@@ -80,7 +86,7 @@ def fetch_pages(batch: list[Entry], settings: Settings) -> dict[str, fetch.Fetch
     return dict(zip(urls, results, strict=True))
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def process_batch(
     batch: list[Entry],
     pages: dict[str, fetch.FetchResult],
@@ -99,21 +105,40 @@ def process_batch(
     return articles, found
 
 
+_WARM_UP_PAGE = (
+    b"<html lang='en'><body><article><h1>Talks open in Istanbul</h1>"
+    + b"<p>Delegations from Kyiv and Moscow met in Istanbul on Friday for talks.</p>" * 8
+    + b"</article></body></html>"
+)
+
+
 def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
-    """Load the spaCy analyser in a starting process worker, before it takes a batch."""
-    entities.analyser_for(topics, nlp)
+    """Ready a starting process worker: the spaCy analyser loaded, both stages run once.
+
+    A first call pays for lazy imports and caches (trafilatura's, the model's); the
+    worker pays it here, while the flow is still fetching pages. (Unpickling this function
+    has imported this module, which the worker's first task would import anyway: Prefect's
+    run context names the flow.)
+    """
+    extracted = extract.extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/talks")
+    text = entities.article_text("Talks open in Istanbul", extracted.text if extracted else "")
+    list(entities.analyser_for(topics, nlp).analyse([text], [_now().date()]))
 
 
 def fetch_and_process(
     wanted: list[Entry], no_pages: list[Entry], settings: Settings, topics: list[Topic]
-) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
+) -> tuple[list[Article], dict[str, entities.ArticleEntities], runners.Leaving]:
     """Fetch the pages of `wanted` and run the CPU stages on every entry as pages arrive.
 
     The CPU runner (threads, processes or Dask) is entered before the first page is fetched,
-    so process workers start and load their model during the fetch, and each fetch batch is
-    split into CPU batches that are submitted as soon as it completes. The runner is entered
-    here rather than as a subflow's: a subflow's parameters go through the API (512 KB at
-    most), while page bodies must not.
+    so process workers start and load their model during the fetch, and the pages of each
+    fetch batch go to the CPU stage as soon as that batch is fetched. (A fetch batch holds
+    whole hosts, so it reads each robots.txt once and keeps each host's connection limit.)
+    The runner is entered here rather than as a subflow's: a subflow's parameters go
+    through the API (512 KB at most), while page bodies must not.
+
+    Returns the articles, their entities, and the runner's shutdown, under way: `wait()` on
+    it once the load is done.
     """
     total = len(wanted) + len(no_pages)
     size = balanced_size(total, runners.worker_count(settings.runner))
@@ -125,8 +150,8 @@ def fetch_and_process(
 
     def submit(part: list[Entry], pages: dict[str, fetch.FetchResult]):
         parameters = {
-            "batch": part,
-            "pages": {e.url: pages[e.url] for e in part if e.url in pages},
+            "batch": runners.large(runner, part),
+            "pages": runners.large(runner, {e.url: pages[e.url] for e in part if e.url in pages}),
             "min_text_chars": settings.min_text_chars,
             "topics": topics,
             "nlp": settings.nlp,
@@ -135,11 +160,11 @@ def fetch_and_process(
 
     articles: list[Article] = []
     found: dict[str, entities.ArticleEntities] = {}
-    with runner:
+    with runners.leaving_in_background(runner) as leaving:
         work = [submit(part, {}) for part in chunks(no_pages, size)]
         fetching = {
-            fetch_pages.submit(batch, settings): batch
-            for batch in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
+            fetch_pages.submit(quote(group), settings): group
+            for group in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
         }
         for done in as_completed(list(fetching)):
             pages = done.result()
@@ -148,10 +173,10 @@ def fetch_and_process(
             batch_articles, batch_found = future.result()
             articles += batch_articles
             found.update(batch_found)
-    return articles, found
+    return articles, found, leaving
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def load(
     db: Path,
     run: warehouse.RunRecord,
@@ -168,7 +193,7 @@ def load(
     return outcome, batch.run, dict(by_method)
 
 
-@task
+@task(cache_policy=NO_CACHE)
 def publish_summary(db: Path, run_id: str) -> None:
     """Markdown and table artifacts of the run, for the Prefect UI."""
     # The snapshot was refreshed by the load: reading it needs no lock.
@@ -230,7 +255,7 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
         len(entries),
     )
 
-    fresh, updated, skipped = select_new(db_path, entries)
+    fresh, updated, skipped = select_new(db_path, quote(entries))
     run.duplicates_skipped = sum(v for k, v in skipped.items() if k != "stored")
     new_per_feed = Counter(e.feed_id for e in fresh)
     for status in statuses:
@@ -244,14 +269,25 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
 
     wanted = [e for e in fresh + updated if config.feed(e.feed_id).fetch_pages]
     no_pages = [e for e in fresh + updated if not config.feed(e.feed_id).fetch_pages]
-    built_list, found_entities = fetch_and_process(wanted, no_pages, settings, config.topics)
+    built_list, found_entities, leaving = fetch_and_process(
+        wanted, no_pages, settings, config.topics
+    )
     built = {a.article_id: a for a in built_list}
     articles = [built[e.article_id] for e in fresh]
     updates = [built[e.article_id] for e in updated]
 
-    outcome, run, by_method = load(
-        db_path, run, statuses, articles, updates, found_entities, config
-    )
+    try:
+        outcome, run, by_method = load(
+            db_path,
+            run,
+            statuses,
+            quote(articles),
+            quote(updates),
+            quote(found_entities),
+            config,
+        )
+    finally:
+        leaving.wait()
     logger.info(
         "stored %d articles (%d page text, %d feed text, %d duplicates), updated %d, in %s",
         run.articles_new,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Self
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from newsmon.config import RunnerSettings
 
@@ -28,6 +32,55 @@ class WarmProcessPoolTaskRunner(ProcessPoolTaskRunner):
         for _ in range(self._max_workers):
             self._executor.submit(os.getpid)
         return self
+
+
+class Leaving:
+    """A runner being left: in a thread for a process pool (its workers take most of a second
+    to shut down, time the flow can spend loading), at once for the other runners."""
+
+    def __init__(self, runner: TaskRunner):
+        self.runner = runner
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if not isinstance(self.runner, ProcessPoolTaskRunner):
+            self.runner.__exit__(None, None, None)
+            return
+        self._thread = threading.Thread(target=self._leave, name="newsmon-runner-exit")
+        self._thread.start()
+
+    def _leave(self) -> None:
+        try:
+            self.runner.__exit__(None, None, None)
+        except Exception:  # the results are in hand: a failed shutdown only gets logged
+            log.exception("shutting down the %s failed", type(self.runner).__name__)
+
+    def wait(self) -> None:
+        """Return once the runner is shut down."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+@contextmanager
+def leaving_in_background(runner: TaskRunner) -> Iterator[Leaving]:
+    """Enter `runner`; leave it at once on an error, else start leaving it (`Leaving`)."""
+    runner.__enter__()
+    leaving = Leaving(runner)
+    try:
+        yield leaving
+    except BaseException:
+        runner.__exit__(*sys.exc_info())
+        raise
+    leaving.start()
+
+
+def large(runner: TaskRunner, value: Any) -> Any:
+    """A large task input for `runner`: in `quote` for Prefect's own runners, which then do
+    not walk every object inside it; as is for Dask, which hands the task the quote's tuple
+    unopened."""
+    if isinstance(runner, ProcessPoolTaskRunner | ThreadPoolTaskRunner):
+        return quote(value)
+    return value
 
 
 def task_runner(

@@ -45,7 +45,9 @@ def deduplicate(
     for article in updates:
         article.content_hash = dedup.content_hash(article.text)
     prepared = {
-        a.article_id: dedup.prepare(a, settings) for a in articles if a.duplicate_of is None
+        a.article_id: dedup.prepare(a, settings, normal[a.article_id])
+        for a in articles
+        if a.duplicate_of is None
     }
     published = {
         a.article_id: a.published_at or a.fetched_at for a in articles if a.article_id in prepared
