@@ -242,3 +242,19 @@ def test_reprocess_after_a_watch_list_change(tmp_path, sources, extractor):
         assert con.execute("SELECT score FROM article_topics").fetchall() == [
             (5.0,)
         ]  # Kuleba counts now
+
+
+def test_models_multiply_through_numpy_on_one_blas_thread(extractor):
+    # entities.use_numpy_gemm: blis replaced by numpy's OpenBLAS, held to one thread (the
+    # parallelism is a process per core).
+    from threadpoolctl import threadpool_info
+
+    ops = {
+        (type(node.ops).__name__, node.ops.use_blis)
+        for _, component in extractor.nlp.components
+        if getattr(component, "model", None) is not None
+        for node in component.model.walk()
+    }
+    assert ops == {("NumpyOps", False)}
+    numpy_blas = [i for i in threadpool_info() if "numpy.libs" in i["filepath"]]
+    assert numpy_blas and all(i["num_threads"] == 1 for i in numpy_blas)
