@@ -141,7 +141,7 @@ def fetch_and_process(
     it once the load is done.
     """
     total = len(wanted) + len(no_pages)
-    size = balanced_size(total, runners.worker_count(settings.runner))
+    size = balanced_size(total, runners.resolve(settings.runner, total)[1])
     runner = runners.task_runner(
         settings.runner, total, warm_up=warm_worker, warm_up_args=(topics, settings.nlp)
     )

@@ -91,14 +91,9 @@ def task_runner(
 ) -> TaskRunner:
     """The runner for `articles` articles of CPU work under these settings.
 
-    'auto' uses a process per core when there is enough work to pay for starting the
-    processes (each imports Prefect and loads the spaCy model, a few seconds), else threads.
     Process workers run `warm_up(*warm_up_args)` as they start (it must be picklable).
     """
-    workers = worker_count(settings)
-    kind = settings.kind
-    if kind == "auto":
-        kind = "processes" if workers > 1 and articles >= settings.auto_min_articles else "threads"
+    kind, workers = resolve(settings, articles)
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
@@ -114,6 +109,17 @@ def task_runner(
     )
 
 
-def worker_count(settings: RunnerSettings) -> int:
-    """How many CPU tasks run at once under these settings (for Dask, the local guess)."""
-    return settings.workers or os.cpu_count() or 1
+def resolve(settings: RunnerSettings, articles: int) -> tuple[str, int]:
+    """The runner kind and how many CPU tasks run at once, for `articles` articles of work.
+
+    'auto' uses a process per core when there is enough work to pay for starting the
+    processes (each imports Prefect and loads the spaCy model, a few seconds), else threads.
+    Threads default to one: the CPU stages hold the GIL, and a second thread only adds
+    contention (263 articles: 36.5 s on one thread, 42.5 s on two, in bench_pipeline's setup).
+    """
+    cores = os.cpu_count() or 1
+    kind = settings.kind
+    if kind == "auto":
+        many = (settings.workers or cores) > 1 and articles >= settings.auto_min_articles
+        kind = "processes" if many else "threads"
+    return kind, settings.workers or (1 if kind == "threads" else cores)

@@ -73,3 +73,16 @@ def test_batches_give_each_worker_several_rounds_within_bounds():
     assert balanced_size(45, 2) == 10  # at least 10 an article batch
     assert balanced_size(10_000, 2) == 50  # at most 50
     assert balanced_size(0, 2) == 10
+
+
+def test_threads_default_to_one_and_processes_to_one_per_core():
+    cores = os.cpu_count() or 1
+    assert runners.resolve(RunnerSettings(kind="threads"), 500) == ("threads", 1)
+    assert runners.resolve(RunnerSettings(kind="threads", workers=3), 500) == ("threads", 3)
+    assert runners.resolve(RunnerSettings(kind="processes"), 5) == ("processes", cores)
+    auto = RunnerSettings(kind="auto", auto_min_articles=100)
+    assert runners.resolve(auto, 99) == ("threads", 1)
+    assert runners.resolve(auto, 100) == (
+        "processes" if cores > 1 else "threads",
+        1 if cores == 1 else cores,
+    )

@@ -196,7 +196,8 @@ class RunnerSettings(_Strict):
     # auto: local processes for big batches, threads for small ones; dask: a Dask
     # cluster (dask_address, or a LocalCluster of `workers` processes).
     kind: Literal["auto", "threads", "processes", "dask"] = "auto"
-    workers: int | None = Field(default=None, ge=1)  # default: the machine's cores
+    # default: the machine's cores; one for threads (the CPU stages hold the GIL)
+    workers: int | None = Field(default=None, ge=1)
     dask_address: str | None = None  # e.g. tcp://scheduler.internal:8786
     auto_min_articles: int = Field(default=200, ge=1)
 
