@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from dataclasses import asdict
@@ -120,9 +121,15 @@ def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
     has imported this module, which the worker's first task would import anyway: Prefect's
     run context names the flow.)
     """
-    extracted = extract.extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/talks")
-    text = entities.article_text("Talks open in Istanbul", extracted.text if extracted else "")
-    list(entities.analyser_for(topics, nlp).analyse([text], [_now().date()]))
+    try:
+        extracted = extract.extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/talks")
+        text = entities.article_text("Talks open in Istanbul", extracted and extracted.text)
+        list(entities.analyser_for(topics, nlp).analyse([text], [_now().date()]))
+    except Exception as exc:
+        # Only a head start: the worker must survive to take its batches, whose task then
+        # fails with the same error in the run's log (a failing initializer would instead
+        # break the whole pool with a bare BrokenProcessPool).
+        logging.getLogger(__name__).warning("worker warm-up failed: %s", exc)
 
 
 def fetch_and_process(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -11,10 +12,11 @@ import pytest
 import yaml
 
 from flows import runners
-from flows.poll import poll_feeds
+from flows.poll import poll_feeds, process_batch, warm_worker
 from newsmon.batching import balanced_size
-from newsmon.config import RunnerSettings
+from newsmon.config import NlpSettings, RunnerSettings
 from newsmon.demo import serve_corpus, write_sources
+from newsmon.feeds import Entry
 
 from .conftest import ROOT
 
@@ -86,3 +88,36 @@ def test_threads_default_to_one_and_processes_to_one_per_core():
         "processes" if cores > 1 else "threads",
         1 if cores == 1 else cores,
     )
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failing_warm_up_leaves_the_error_to_the_task():
+    # No model under this name: the warm-up fails in each worker, and the batch's task
+    # reports why instead of the pool breaking.
+    nlp = NlpSettings(models=["no_such_spacy_model"])
+    entry = Entry(
+        article_id="a1",
+        feed_id="f",
+        guid=None,
+        url=None,
+        canonical_url=None,
+        title="Talks open",
+        summary="Delegations met in Istanbul. " * 20,
+        author=None,
+        published_at=datetime(2025, 5, 16),
+        language="en",
+    )
+    settings = RunnerSettings(kind="processes", workers=2)
+    with runners.task_runner(settings, 1, warm_up=warm_worker, warm_up_args=([], nlp)) as runner:
+        future = runner.submit(
+            process_batch,
+            parameters={
+                "batch": [entry],
+                "pages": {},
+                "min_text_chars": 200,
+                "topics": [],
+                "nlp": nlp,
+            },
+        )
+        with pytest.raises(RuntimeError, match="no spaCy model installed"):
+            future.result()
