@@ -365,6 +365,46 @@ def plain_cycle(sources: Path, db: Path) -> tuple[dict, int]:
     return times, batch.run.articles_new
 
 
+# Task names of poll_feeds, in the order of the phases they make.
+PHASES = {
+    "poll": ("read_states", "poll_batch", "select_new"),
+    "fetch": ("fetch_pages",),
+    "cpu": ("process_batch",),
+    "load": ("load", "publish_summary"),
+}
+
+
+def phases(run_id: str, called_at: datetime) -> dict[str, tuple[float, float]]:
+    """(first start, last end) of each phase's task runs, in seconds from the flow call.
+
+    Read from the Prefect API after the run; 'flow' spans the flow run itself.
+    """
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(UUID(run_id))
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])), limit=200
+        )
+
+    def since(moment) -> float:
+        return round((moment - called_at).total_seconds(), 2)
+
+    out = {"flow": (since(flow_run.start_time), since(flow_run.end_time))}
+    for phase, names in PHASES.items():
+        runs = [t for t in tasks if t.task_key and t.name.rsplit("-", 1)[0] in names]
+        runs = [t for t in runs if t.start_time and t.end_time]
+        if runs:
+            out[phase] = (
+                since(min(t.start_time for t in runs)),
+                since(max(t.end_time for t in runs)),
+            )
+    return out
+
+
 def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("nan")
 
@@ -408,7 +448,7 @@ def main() -> None:
             print(f"flow ({kind}) ...", flush=True)
             db, sources = work / f"{kind}.duckdb", work / f"{kind}.yaml"
             write_sources(sources, site, db, kind, 1 if kind == "threads" else 2)
-            t0 = time.perf_counter()
+            t0, t0_wall = time.perf_counter(), datetime.now(UTC)
             result = poll_feeds(sources=str(sources), db=str(db), force=True)
             seconds = time.perf_counter() - t0
             flows_out[kind] = {
@@ -418,6 +458,7 @@ def main() -> None:
                 "text_from_feed": result["text_from_feed"],
                 "duplicates_marked": result["duplicates_marked"],
                 "outcome": result["outcome"],
+                "phases_s": phases(result["run_id"], t0_wall),
             }
 
     print("plain stages (no Prefect) ...", flush=True)
@@ -488,6 +529,11 @@ def main() -> None:
         f" pool start-up {fl['pool_startup_s']:.1f} s, harness start-up {harness_s:.1f} s"
         " (not timed)"
     )
+    for kind, out in flows_out.items():
+        print(
+            f"flow phases, {kind} (s from the call, first start-last end): "
+            + ", ".join(f"{k} {a:.1f}-{b:.1f}" for k, (a, b) in out["phases_s"].items())
+        )
     if fl["pool_distinct_workers"] != 2:
         print("NOTE: both halves of the 2-core floor ran in one worker")
     if n <= 50:
