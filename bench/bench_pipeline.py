@@ -417,6 +417,7 @@ def main() -> None:
     if args.smoke:
         args.pages = 40
 
+    from newsmon.batching import balanced_size
     from newsmon.demo.server import StaticSite
 
     site = StaticSite()
@@ -536,8 +537,8 @@ def main() -> None:
         )
     if fl["pool_distinct_workers"] != 2:
         print("NOTE: both halves of the 2-core floor ran in one worker")
-    if n <= 50:
-        print("NOTE: <= 50 articles is one process_batch task: processes x2 cannot use 2 cores")
+    if n <= balanced_size(n, 2):
+        print(f"NOTE: {n} articles make one process_batch task: processes x2 cannot use 2 cores")
     print(
         f"goal full cycle (processes x2) >= 1.6 x trafilatura 1-core ({1.6 * traf_rate:.1f}):"
         f" {pf(goals['cycle_2core_ge_1.6x_trafilatura'])}"
