@@ -148,9 +148,15 @@ def fetch_and_process(
     it once the load is done.
     """
     total = len(wanted) + len(no_pages)
+    if not total:  # no worker to start (a run that finds nothing new is the usual one)
+        return [], {}, runners.Leaving(None)
     size = balanced_size(total, runners.resolve(settings.runner, total)[1])
     runner = runners.task_runner(
-        settings.runner, total, warm_up=warm_worker, warm_up_args=(topics, settings.nlp)
+        settings.runner,
+        total,
+        batches=len(chunks(no_pages, size)) + len(chunks(wanted, size)),
+        warm_up=warm_worker,
+        warm_up_args=(topics, settings.nlp),
     )
     logger = get_run_logger()
     logger.info("processing %d entries in batches of %d on %s", total, size, type(runner).__name__)

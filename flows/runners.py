@@ -38,11 +38,13 @@ class Leaving:
     """A runner being left: in a thread for a process pool (its workers take most of a second
     to shut down, time the flow can spend loading), at once for the other runners."""
 
-    def __init__(self, runner: TaskRunner):
-        self.runner = runner
+    def __init__(self, runner: TaskRunner | None):
+        self.runner = runner  # None: there was no runner to leave
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self.runner is None:
+            return
         if not isinstance(self.runner, ProcessPoolTaskRunner):
             self.runner.__exit__(None, None, None)
             return
@@ -86,14 +88,15 @@ def large(runner: TaskRunner, value: Any) -> Any:
 def task_runner(
     settings: RunnerSettings,
     articles: int,
+    batches: int | None = None,
     warm_up: Callable[..., None] | None = None,
     warm_up_args: tuple[Any, ...] = (),
 ) -> TaskRunner:
-    """The runner for `articles` articles of CPU work under these settings.
+    """The runner for `articles` articles of CPU work in `batches` tasks under these settings.
 
     Process workers run `warm_up(*warm_up_args)` as they start (it must be picklable).
     """
-    kind, workers = resolve(settings, articles)
+    kind, workers = resolve(settings, articles, batches)
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
@@ -109,8 +112,11 @@ def task_runner(
     )
 
 
-def resolve(settings: RunnerSettings, articles: int) -> tuple[str, int]:
+def resolve(settings: RunnerSettings, articles: int, batches: int | None = None) -> tuple[str, int]:
     """The runner kind and how many CPU tasks run at once, for `articles` articles of work.
+
+    No more workers than `batches` (when given): a worker with no batch to take would
+    only be started, and loaded with the model, for nothing.
 
     'auto' uses a process per core when there is enough work to pay for starting the
     processes (each imports Prefect and loads the spaCy model, a few seconds), else threads.
@@ -122,4 +128,5 @@ def resolve(settings: RunnerSettings, articles: int) -> tuple[str, int]:
     if kind == "auto":
         many = (settings.workers or cores) > 1 and articles >= settings.auto_min_articles
         kind = "processes" if many else "threads"
-    return kind, settings.workers or (1 if kind == "threads" else cores)
+    workers = settings.workers or (1 if kind == "threads" else cores)
+    return kind, max(1, min(workers, batches)) if batches is not None else workers

@@ -121,3 +121,13 @@ def test_a_failing_warm_up_leaves_the_error_to_the_task():
         )
         with pytest.raises(RuntimeError, match="no spaCy model installed"):
             future.result()
+
+
+def test_no_more_workers_than_batches():
+    settings = RunnerSettings(kind="processes", workers=4)
+    assert runners.resolve(settings, 30, batches=1) == ("processes", 1)
+    assert runners.resolve(settings, 300, batches=8) == ("processes", 4)
+    assert runners.resolve(RunnerSettings(kind="threads", workers=3), 30, batches=2) == (
+        "threads",
+        2,
+    )
