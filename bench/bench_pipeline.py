@@ -395,8 +395,9 @@ def phases(run_id: str, called_at: datetime) -> dict[str, tuple[float, float]]:
 
     out = {"flow": (since(flow_run.start_time), since(flow_run.end_time))}
     for phase, names in PHASES.items():
-        runs = [t for t in tasks if t.task_key and t.name.rsplit("-", 1)[0] in names]
-        runs = [t for t in runs if t.start_time and t.end_time]
+        runs = [
+            t for t in tasks if t.name.rsplit("-", 1)[0] in names and t.start_time and t.end_time
+        ]
         if runs:
             out[phase] = (
                 since(min(t.start_time for t in runs)),

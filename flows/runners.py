@@ -121,7 +121,7 @@ def resolve(settings: RunnerSettings, articles: int, batches: int | None = None)
     'auto' uses a process per core when there is enough work to pay for starting the
     processes (each imports Prefect and loads the spaCy model, a few seconds), else threads.
     Threads default to one: the CPU stages hold the GIL, and a second thread only adds
-    contention (263 articles: 36.5 s on one thread, 42.5 s on two, in bench_pipeline's setup).
+    contention (it was slower on bench_pipeline's pages).
     """
     cores = os.cpu_count() or 1
     kind = settings.kind

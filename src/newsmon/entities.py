@@ -555,9 +555,8 @@ def use_numpy_gemm(nlp):
     """Run the model's matrix products through numpy's OpenBLAS, on one thread, not blis.
 
     thinc multiplies with blis by default; numpy's OpenBLAS held to one thread does the same
-    products about 2.7 times faster per CPU second on this project's machine, which cuts the
-    NLP stage from ~104 to ~82 ms of CPU per article with the same entities and developments
-    (bench/bench_pipeline.py measures it). One thread, because newsmon runs a process per
+    products in less CPU time on this project's machine, with the same entities and
+    developments (bench/bench_pipeline.py prints the NLP stage's CPU per article). One thread, because newsmon runs a process per
     core: OpenBLAS's own threads would compete with the other workers (and cost more CPU).
     The limit applies to the whole process, which does no other large matrix work.
     """
