@@ -158,3 +158,31 @@ def test_known_keys_and_hashes(tmp_path):
             and known.canonical_urls == {"https://x/a"}
         )
         assert warehouse.known_hashes(con, ["h-a", "h-zz"]) == {"h-a": "a"}
+
+
+def test_spelling_index_finds_what_extract_one_over_every_name_finds():
+    import random
+
+    from rapidfuzz import fuzz, process
+
+    rng = random.Random(20250516)
+    letters = "abcdefgh "
+    base = ["".join(rng.choices(letters, k=rng.randint(3, 30))) for _ in range(200)]
+
+    def variant(name: str) -> str:
+        i = rng.randrange(len(name))
+        return name[:i] + rng.choice(letters) + name[i + rng.randint(0, 2) :]
+
+    for threshold in (92, 75):
+        index, names, ids, matched = warehouse.SpellingIndex(threshold), [], [], 0
+        for k in range(1500):
+            name = variant(rng.choice(base)) if rng.random() < 0.7 else rng.choice(base)
+            best = process.extractOne(name, names, scorer=fuzz.ratio, score_cutoff=threshold)
+            expected = ids[best[2]] if best else None
+            assert index.match(name) == expected, (threshold, name)
+            matched += expected is not None
+            entity = expected or f"e{k}"
+            index.add(name, entity)
+            names.append(name)
+            ids.append(entity)
+        assert matched > 500  # the comparison saw many matches, ties among them

@@ -1066,20 +1066,67 @@ def _resolve_entities(
         con.unregister("probe_ids")
     unknown = [ref for ref in unknown if ref.id not in stored_ids]
     for kind in sorted({ref.kind for ref in unknown}):
-        rows = con.execute("SELECT name, entity_id FROM entities WHERE kind = ?", [kind]).fetchall()
-        names = [name.casefold() for name, _ in rows]
-        ids = [entity for _, entity in rows]
+        spellings = SpellingIndex(threshold)
+        for name, entity in con.execute(
+            "SELECT name, entity_id FROM entities WHERE kind = ?", [kind]
+        ).fetchall():
+            spellings.add(name.casefold(), entity)
         # Longest names first, so a variant joins the fullest spelling seen in this batch.
         for ref in sorted(
             (r for r in unknown if r.kind == kind), key=lambda r: (-len(r.name), r.name)
         ):
-            match = process.extractOne(
-                ref.name.casefold(), names, scorer=fuzz.ratio, score_cutoff=threshold
-            )
-            resolved[ref] = ids[match[2]] if match else ref.id
-            names.append(ref.name.casefold())
-            ids.append(resolved[ref])
+            resolved[ref] = spellings.match(ref.name.casefold()) or ref.id
+            spellings.add(ref.name.casefold(), resolved[ref])
     return resolved
+
+
+class SpellingIndex:
+    """Names with their entity ids, for the best rapidfuzz `ratio` at or above `threshold`.
+
+    The same answer as `process.extractOne` over every name (the earliest added wins a
+    tie), without comparing most of them: names are kept by length, and a ratio of at
+    least t needs |a - b| <= (1 - t/100)(a + b) for lengths a and b (the Indel distance is
+    at least the difference in length), so a name of 15 characters at t = 92 is compared
+    only with names of 13 to 17. With tens of thousands of stored people that is a small
+    share of them.
+    """
+
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self._slack = 1 - threshold / 100
+        self._by_length: dict[int, tuple[list[str], list[tuple[int, str]]]] = {}
+        self._added = 0
+
+    def add(self, name: str, entity_id: str) -> None:
+        names, ids = self._by_length.setdefault(len(name), ([], []))
+        names.append(name)
+        ids.append((self._added, entity_id))
+        self._added += 1
+
+    def match(self, name: str) -> str | None:
+        """The entity id of the closest name, or None when none reaches the threshold."""
+        size, slack = len(name), self._slack
+        # One length more on each side than the bound allows: rounding must not drop a match.
+        low = int(size * (1 - slack) / (1 + slack)) - 1
+        high = (
+            int(size * (1 + slack) / (1 - slack)) + 1
+            if slack < 1
+            else max(self._by_length, default=0)
+        )
+        best: tuple[float, int, str] | None = None
+        for length in range(max(0, low), high + 1):
+            bucket = self._by_length.get(length)
+            if bucket is None:
+                continue
+            found = process.extractOne(
+                name, bucket[0], scorer=fuzz.ratio, score_cutoff=self.threshold
+            )
+            if found is None:
+                continue
+            order, entity = bucket[1][found[2]]
+            if best is None or (found[1], -order) > (best[0], -best[1]):
+                best = (found[1], order, entity)
+        return best[2] if best else None
 
 
 def _relinked_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:
