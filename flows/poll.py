@@ -95,14 +95,16 @@ def process_batch(
     topics: list[Topic],
     nlp: NlpSettings,
 ) -> tuple[list[Article], dict[str, entities.ArticleEntities]]:
-    """The CPU work of a batch: text (trafilatura); entities, topics, developments (spaCy); story features."""
+    """The CPU work of a batch: text (trafilatura); entities, topics, developments (spaCy);
+    story features and LSH band keys."""
     articles = extract.build_articles(batch, pages, min_text_chars)
     analyser = entities.analyser_for(topics, nlp)
     texts = [entities.article_text(a.title, a.text) for a in articles]
     days = [(a.published_at or a.fetched_at).date() for a in articles]
     found = dict(zip((a.article_id for a in articles), analyser.analyse(texts, days), strict=True))
-    for article in articles:
+    for article in articles:  # what the load step would otherwise compute serially
         article.story_features = stories.features(article.title, article.text)
+        article.lsh_bands = dedup.band_keys(dedup.normalise_text(article.text or ""))
     return articles, found
 
 

@@ -131,3 +131,27 @@ def test_no_more_workers_than_batches():
         "threads",
         2,
     )
+
+
+def test_the_cpu_task_gives_the_loader_the_band_keys_it_would_compute():
+    from newsmon import dedup
+    from newsmon.config import DedupSettings
+
+    entry = Entry(
+        article_id="a1",
+        feed_id="f",
+        guid=None,
+        url=None,
+        canonical_url=None,
+        title="Talks open",
+        summary="Delegations from Kyiv and Moscow met in Istanbul on Friday. " * 10,
+        author=None,
+        published_at=datetime(2025, 5, 16),
+        language="en",
+    )
+    (article,), _ = process_batch.fn([entry], {}, 200, [], NlpSettings())
+    normal = dedup.normalise_text(article.text)
+    assert article.lsh_bands == dedup.band_keys(normal)
+    assert dedup.prepare(article, DedupSettings(), normal).bands == article.lsh_bands
+    article.lsh_bands = None  # a staged batch's articles come back without them
+    assert dedup.prepare(article, DedupSettings(), normal).bands == dedup.band_keys(normal)

@@ -213,7 +213,10 @@ class Prepared:
 def prepare(article: Article, settings: DedupSettings, normal: str | None = None) -> Prepared:
     """Normalise the text, find the URL id and (for long enough texts) the LSH band keys."""
     normal = normalise_text(article.text or "") if normal is None else normal
-    bands = band_keys(normal) if len(normal) >= settings.min_chars else []
+    if len(normal) < settings.min_chars:
+        bands = []
+    else:  # computed with the article's other text work when it went through a CPU worker
+        bands = article.lsh_bands if article.lsh_bands is not None else band_keys(normal)
     return Prepared(normal, url_key(article.canonical_url or article.url), bands)
 
 

@@ -46,6 +46,8 @@ class Article:
     # Story features (newsmon.stories.features), computed with the other per-article
     # text work so the load step only compares; not a column of `articles`.
     story_features: dict[str, float] | None = None
+    # The text's LSH band keys (newsmon.dedup.band_keys), computed the same way; not a column.
+    lsh_bands: list[int] | None = None
 
 
 @dataclass
