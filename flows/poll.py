@@ -108,10 +108,16 @@ def process_batch(
     return articles, found
 
 
+# Reaches the paths a real article does: names, places and countries (pycountry's tables),
+# development triggers (the parse), quantities and dates.
 _WARM_UP_PAGE = (
     b"<html lang='en'><body><article><h1>Talks open in Istanbul</h1>"
-    + b"<p>Delegations from Kyiv and Moscow met in Istanbul on Friday for talks.</p>" * 8
-    + b"</article></body></html>"
+    + b"<p>Delegations from Russia and Ukraine met in Istanbul on Friday, 16 May 2025, for"
+    b" their first direct talks in three years. Turkish Foreign Minister Hakan Fidan opened"
+    b" the meeting at the Dolmabahce Palace.</p><p>The two sides agreed to exchange 1,000"
+    b" prisoners each but reached no ceasefire. Moscow demanded that Kyiv withdraw its troops"
+    b" from four regions, and Ukraine refused. The European Union announced new sanctions"
+    b" against Russia.</p>" * 3 + b"</article></body></html>"
 )
 
 
@@ -119,7 +125,9 @@ def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
     """Ready a starting process worker: the spaCy analyser loaded, both stages run once.
 
     A first call pays for lazy imports and caches (trafilatura's, the model's); the
-    worker pays it here, while the flow is still fetching pages. (Unpickling this function
+    worker pays it here, while the flow is still fetching pages. flows/preload.py runs it
+    once more in the forkserver, before the workers fork from it, with the default model:
+    then the workers find the model loaded and most caches filled. (Unpickling this function
     has imported this module, which the worker's first task would import anyway: Prefect's
     run context names the flow.)
     """

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Self
 
@@ -19,19 +21,41 @@ log = logging.getLogger(__name__)
 
 
 class WarmProcessPoolTaskRunner(ProcessPoolTaskRunner):
-    """A process pool that starts all its workers on entry rather than at the first tasks.
+    """A process pool whose workers fork, already loaded, from a forkserver started on entry.
 
-    Each worker imports Prefect and runs the initializer (the spaCy model load) a few seconds
-    before it can take work; started on entry, that happens while the flow still fetches pages.
+    Prefect's own pool spawns each worker as a fresh interpreter that imports Prefect, newsmon
+    and spaCy and loads the model, a few seconds each, all at its first task. Here the workers
+    fork from a forkserver that has imported flows/preload.py (those imports, the default
+    model, both stages run once) and share those pages; the forkserver and the workers start
+    in a thread on entry, while the flow still fetches pages, and every worker runs the
+    initializer (the configured analyser, ready) before it takes work. The forkserver is
+    started once per process and kept; later pools fork from it at once.
     """
 
     def __enter__(self) -> Self:
         super().__enter__()
-        # ProcessPoolExecutor (spawn) starts a process per submission while none is idle, up
-        # to max_workers: one trivial call per worker starts them all now.
-        for _ in range(self._max_workers):
-            self._executor.submit(os.getpid)
+        spawning = self._executor  # Prefect's pool: no process started yet
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["flows.preload"])
+        self._executor = ProcessPoolExecutor(
+            max_workers=self._max_workers,
+            mp_context=context,
+            initializer=spawning._initializer,  # Prefect's (log and event forwarding), then ours
+            initargs=spawning._initargs,
+        )
+        spawning.shutdown(wait=False)
+        threading.Thread(target=self._start_workers, name="newsmon-pool-start", daemon=True).start()
         return self
+
+    def _start_workers(self) -> None:
+        # ProcessPoolExecutor starts a process per submission while none is idle, up
+        # to max_workers: one trivial call per worker starts them all now.
+        executor = self._executor
+        try:
+            for _ in range(self._max_workers):
+                executor.submit(os.getpid)
+        except RuntimeError:  # the runner was left before its workers started
+            pass
 
 
 class Leaving:

@@ -117,3 +117,26 @@ def test_real_pages_from_newspaper4k_extract_their_body():
     assert checked >= 15
     assert found / checked >= 0.7, f"{found}/{checked}"
     json  # noqa: B018 (json kept for future metadata checks)
+
+
+# A date only htmldate's search of the text finds (it hands the line to dateparser).
+TEXT_DATED = (
+    "<html lang='en'><body><article><h1>Second round of talks</h1>"
+    "<p class='date'>Viernes, 22 de Abril de 2022</p>"
+    + "<p>The delegations met again in Istanbul and exchanged memoranda on a ceasefire.</p>" * 6
+    + "</article></body></html>"
+).encode()
+
+
+def test_the_pages_text_is_searched_for_a_date_only_when_the_feed_gives_none():
+    assert extract_page(TEXT_DATED, "https://x.example/t").date == date(2022, 4, 22)
+    assert extract_page(TEXT_DATED, "https://x.example/t", date_search=False).date is None
+    page = FetchResult(url="u", final_url="u", status=200, content=TEXT_DATED)
+    undated = build_article(entry(published_at=None), page, min_text_chars=100)
+    assert undated.published_at == datetime(2022, 4, 22)
+    dated = build_article(entry(), page, min_text_chars=100)
+    assert dated.published_at == datetime(2025, 5, 25, 17, 5)
+    # Dates the page declares are still read without the search (the fixture's meta tags).
+    assert extract_page(PAGE, "https://gazette.example/x", date_search=False).date == date(
+        2025, 5, 25
+    )

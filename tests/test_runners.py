@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime
@@ -68,6 +69,32 @@ def test_process_workers_start_and_run_their_initializer_on_entry(tmp_path):
         while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(list(tmp_path.iterdir())) == 2
+
+
+def _what_the_worker_has(folder: str) -> None:
+    """A worker initializer that records what the worker found loaded when it started."""
+    import sys
+
+    from newsmon import entities
+
+    loaded = {
+        "model": bool(entities._MODELS),
+        "task_engine": "prefect.task_engine" in sys.modules,
+        "preload": "flows.preload" in sys.modules,
+    }
+    (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(loaded))
+
+
+def test_process_workers_fork_with_the_model_and_prefects_task_engine_loaded(tmp_path):
+    settings = RunnerSettings(kind="processes", workers=2)
+    with runners.task_runner(
+        settings, 2, warm_up=_what_the_worker_has, warm_up_args=(str(tmp_path),)
+    ):
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    found = [json.loads(p.read_text()) for p in tmp_path.iterdir()]
+    assert found == [{"model": True, "task_engine": True, "preload": True}] * 2
 
 
 def test_batches_give_each_worker_several_rounds_within_bounds():

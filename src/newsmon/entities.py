@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import pycountry
 from rapidfuzz import fuzz, process
@@ -536,18 +537,30 @@ def ner_pass_excludes(nlp) -> list[str]:
     return [name for name in nlp.pipe_names if name not in needed]
 
 
+_MODELS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
 def load_model(packages: Iterable[str], exclude: Iterable[str] = ()):
-    """Load the first installed spaCy model package of `packages`."""
+    """The first installed spaCy model package of `packages`, loaded once per process.
+
+    Analysers of different watch lists share it: none changes the pipeline it is given (the
+    NER-only extractor drops an idle tok2vec, from the copy loaded without the parser, once).
+    Process workers forked after flows/preload.py loaded it start with it in memory.
+    """
+    key = (tuple(packages), tuple(exclude))
+    if key in _MODELS:
+        return _MODELS[key]
     import spacy  # imported here: loading spaCy costs a second, only the NLP stages need it
 
     tried = []
-    for package in packages:
+    for package in key[0]:
         try:
-            nlp = spacy.load(package, exclude=list(exclude))
+            nlp = spacy.load(package, exclude=list(key[1]))
         except OSError:
             tried.append(package)
             continue
-        return use_numpy_gemm(nlp)
+        _MODELS[key] = use_numpy_gemm(nlp)
+        return _MODELS[key]
     raise RuntimeError(f"no spaCy model installed (tried {', '.join(tried)}); see README")
 
 

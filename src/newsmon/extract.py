@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import trafilatura
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
 
 from newsmon.feeds import Entry
@@ -62,8 +63,16 @@ class Extracted:
     language: str | None
 
 
-def extract_page(content: bytes, url: str | None = None) -> Extracted | None:
-    """Main text and metadata of an HTML page, comments excluded; None if nothing found."""
+def extract_page(
+    content: bytes, url: str | None = None, date_search: bool = True
+) -> Extracted | None:
+    """Main text and metadata of an HTML page, comments excluded; None if nothing found.
+
+    `date_search=False` looks for the page's date only where pages declare it (meta tags,
+    structured data, the URL, time elements), not in its text: htmldate's search of the text
+    runs dateparser, whose first use in a process compiles patterns for every locale (seconds),
+    and a feed that dates its entries makes the page's date unneeded.
+    """
     tree = load_html(content)
     if tree is None:
         return None
@@ -80,6 +89,7 @@ def extract_page(content: bytes, url: str | None = None) -> Extracted | None:
             # (navigation and all), which must not pass for article text.
             favor_precision=True,
             with_metadata=True,
+            date_extraction_params=set_date_params(extensive=date_search),
         )
     except (ValueError, TypeError, AttributeError) as exc:  # trafilatura on pathological markup
         log.warning("extraction failed for %s: %s", url, exc)
@@ -118,7 +128,10 @@ def build_article(
     fetched_at = fetched_at or datetime.now(UTC).replace(tzinfo=None)
     extracted = None
     if page is not None and page.ok and page.content:
-        extracted = extract_page(page.content, page.final_url or entry.url)
+        # The page's date is only used when the entry has none.
+        extracted = extract_page(
+            page.content, page.final_url or entry.url, date_search=entry.published_at is None
+        )
     use_page = extracted is not None and len(extracted.text) >= min_text_chars
     published = entry.published_at
     if published is None and extracted and extracted.date:

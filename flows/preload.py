@@ -1,0 +1,19 @@
+"""Imported once by the forkserver that process workers fork from (flows/runners.py).
+
+Everything here is loaded before the fork, so each worker starts with it in memory instead of
+loading it itself: Prefect and its task engine, newsmon's stages, spaCy, the Prefect
+collections (Dask's modules among them) that a worker's first task run would otherwise load,
+and the default spaCy model with both stages run once (`warm_worker`). A configuration that
+names another model only loads it in each worker, as it would without this.
+"""
+
+import spacy  # noqa: F401
+from prefect import engine, task_engine  # noqa: F401
+from prefect.plugins import load_prefect_collections
+
+from flows.poll import warm_worker
+from newsmon import developments  # noqa: F401
+from newsmon.config import NlpSettings
+
+load_prefect_collections()
+warm_worker([], NlpSettings())
