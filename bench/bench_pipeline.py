@@ -296,7 +296,7 @@ def plain_cycle(sources: Path, db: Path) -> tuple[dict, int]:
     """The flow's stages as plain function calls (no Prefect); seconds per stage."""
     from flows.poll import process_batch
     from newsmon import dedup, feeds, fetch, pipeline, schedule, staging, summary, warehouse
-    from newsmon.batching import balanced_size, chunks
+    from newsmon.batching import Batcher
     from newsmon.config import load_sources
 
     times: dict[str, float] = {}
@@ -344,7 +344,7 @@ def plain_cycle(sources: Path, db: Path) -> tuple[dict, int]:
     pages = dict(zip(urls, results, strict=True))
     lap("fetch")
     built, found = [], {}
-    for part in chunks(wanted, balanced_size(len(wanted), 1)):
+    for part in Batcher(len(wanted), 1).cut(wanted):
         part_pages = {e.url: pages[e.url] for e in part if e.url in pages}
         articles, part_found = process_batch.fn(
             part, part_pages, settings.min_text_chars, config.topics, settings.nlp
@@ -431,7 +431,7 @@ def main() -> None:
     if args.smoke:
         args.pages = 40
 
-    from newsmon.batching import balanced_size
+    from newsmon.batching import Batcher
     from newsmon.demo.server import StaticSite
 
     site = StaticSite()
@@ -556,7 +556,7 @@ def main() -> None:
         )
     if fl["pool_distinct_workers"] != 2:
         print("NOTE: both halves of the 2-core floor ran in one worker")
-    if n <= balanced_size(n, 2):
+    if Batcher(n, 2).count() < 2:
         print(f"NOTE: {n} articles make one process_batch task: processes x2 cannot use 2 cores")
     print(
         f"goal full cycle (processes x2) >= 1.6 x trafilatura 1-core ({1.6 * traf_rate:.1f}):"

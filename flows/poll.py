@@ -30,7 +30,7 @@ from newsmon import (
     summary,
     warehouse,
 )
-from newsmon.batching import balanced_size, chunks, chunks_by_host
+from newsmon.batching import Batcher, chunks_by_host
 from newsmon.config import Feed, NlpSettings, Settings, Sources, Topic, load_sources
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
@@ -160,16 +160,18 @@ def fetch_and_process(
     total = len(wanted) + len(no_pages)
     if not total:  # no worker to start (a run that finds nothing new is the usual one)
         return [], {}, runners.Leaving(None)
-    size = balanced_size(total, runners.resolve(settings.runner, total)[1])
+    batcher = Batcher(total, runners.resolve(settings.runner, total)[1])
     runner = runners.task_runner(
         settings.runner,
         total,
-        batches=len(chunks(no_pages, size)) + len(chunks(wanted, size)),
+        batches=batcher.count(),
         warm_up=warm_worker,
         warm_up_args=(topics, settings.nlp),
     )
     logger = get_run_logger()
-    logger.info("processing %d entries in batches of %d on %s", total, size, type(runner).__name__)
+    logger.info(
+        "processing %d entries in %d batches on %s", total, batcher.count(), type(runner).__name__
+    )
 
     def submit(part: list[Entry], pages: dict[str, fetch.FetchResult]):
         parameters = {
@@ -184,14 +186,14 @@ def fetch_and_process(
     articles: list[Article] = []
     found: dict[str, entities.ArticleEntities] = {}
     with runners.leaving_in_background(runner) as leaving:
-        work = [submit(part, {}) for part in chunks(no_pages, size)]
+        work = [submit(part, {}) for part in batcher.cut(no_pages)]
         fetching = {
             fetch_pages.submit(quote(group), settings): group
             for group in chunks_by_host(wanted, lambda e: e.url, PAGES_PER_TASK)
         }
         for done in as_completed(list(fetching)):
             pages = done.result()
-            work += [submit(part, pages) for part in chunks(fetching[done], size)]
+            work += [submit(part, pages) for part in batcher.cut(fetching[done])]
         for future in work:
             batch_articles, batch_found = future.result()
             articles += batch_articles

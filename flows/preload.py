@@ -3,7 +3,8 @@
 Everything here is loaded before the fork, so each worker starts with it in memory instead of
 loading it itself: Prefect and its task engine, newsmon's stages, spaCy, the Prefect
 collections (Dask's modules among them) that a worker's first task run would otherwise load,
-and the default spaCy model with both stages run once (`warm_worker`). A configuration that
+one TLS context for every task's API client (`share_api_tls_context`), and the default
+spaCy model with both stages run once (`warm_worker`). A configuration that
 names another model only loads it in each worker, as it would without this.
 """
 
@@ -12,8 +13,10 @@ from prefect import engine, task_engine  # noqa: F401
 from prefect.plugins import load_prefect_collections
 
 from flows.poll import warm_worker
+from flows.runners import share_api_tls_context
 from newsmon import developments  # noqa: F401
 from newsmon.config import NlpSettings
 
 load_prefect_collections()
+share_api_tls_context()
 warm_worker([], NlpSettings())

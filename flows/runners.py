@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -56,6 +57,41 @@ class WarmProcessPoolTaskRunner(ProcessPoolTaskRunner):
                 executor.submit(os.getpid)
         except RuntimeError:  # the runner was left before its workers started
             pass
+
+
+class _SharedVerifiedContexts:
+    """Prefect's client module's view of `ssl`: one verified context per CA file, reused.
+
+    Prefect builds a new API client for every task a process worker runs, and each client
+    loads the CA bundle into a new SSLContext (about half of the ~0.1 s a task costs a worker
+    here; upstream: PrefectHQ/prefect#19106). A verified context is safe to share between
+    clients and Prefect does not change the one it asks for; any other call (the insecure
+    branch, which changes its context) gets a new context as before.
+    """
+
+    def __init__(self) -> None:
+        self._verified: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(ssl, name)
+
+    def create_default_context(self, *args: Any, **kwargs: Any) -> ssl.SSLContext:
+        cafile = kwargs.get("cafile")
+        if args or set(kwargs) != {"cafile"} or not cafile:
+            return ssl.create_default_context(*args, **kwargs)
+        with self._lock:
+            if cafile not in self._verified:
+                self._verified[cafile] = ssl.create_default_context(cafile=cafile)
+            return self._verified[cafile]
+
+
+def share_api_tls_context() -> None:
+    """Make Prefect's API clients in this process share their verified TLS context."""
+    import prefect.client.orchestration as orchestration
+
+    if not isinstance(orchestration.ssl, _SharedVerifiedContexts):
+        orchestration.ssl = _SharedVerifiedContexts()
 
 
 class Leaving:

@@ -14,7 +14,7 @@ import yaml
 
 from flows import runners
 from flows.poll import poll_feeds, process_batch, warm_worker
-from newsmon.batching import balanced_size
+from newsmon.batching import Batcher
 from newsmon.config import NlpSettings, RunnerSettings
 from newsmon.demo import serve_corpus, write_sources
 from newsmon.feeds import Entry
@@ -75,12 +75,15 @@ def _what_the_worker_has(folder: str) -> None:
     """A worker initializer that records what the worker found loaded when it started."""
     import sys
 
+    import prefect.client.orchestration as orchestration
+
     from newsmon import entities
 
     loaded = {
         "model": bool(entities._MODELS),
         "task_engine": "prefect.task_engine" in sys.modules,
         "preload": "flows.preload" in sys.modules,
+        "shared_tls": type(orchestration.ssl).__name__ == "_SharedVerifiedContexts",
     }
     (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(loaded))
 
@@ -94,14 +97,44 @@ def test_process_workers_fork_with_the_model_and_prefects_task_engine_loaded(tmp
         while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
     found = [json.loads(p.read_text()) for p in tmp_path.iterdir()]
-    assert found == [{"model": True, "task_engine": True, "preload": True}] * 2
+    assert found == [{"model": True, "task_engine": True, "preload": True, "shared_tls": True}] * 2
 
 
-def test_batches_give_each_worker_several_rounds_within_bounds():
-    assert balanced_size(263, 2) == 33  # 8 batches: 4 rounds on 2 workers
-    assert balanced_size(45, 2) == 10  # at least 10 an article batch
-    assert balanced_size(10_000, 2) == 50  # at most 50
-    assert balanced_size(0, 2) == 10
+def test_prefects_clients_share_one_verified_tls_context_and_nothing_else(monkeypatch):
+    import ssl
+
+    import certifi
+    import prefect.client.orchestration as orchestration
+
+    monkeypatch.setattr(orchestration, "ssl", orchestration.ssl)  # restored after the test
+    runners.share_api_tls_context()
+    runners.share_api_tls_context()  # twice: still one layer
+    shared = orchestration.ssl
+    assert isinstance(shared, runners._SharedVerifiedContexts)
+    verified = shared.create_default_context(cafile=certifi.where())
+    assert shared.create_default_context(cafile=certifi.where()) is verified
+    assert verified.verify_mode == ssl.CERT_REQUIRED and verified.check_hostname
+    # The insecure branch changes the context it gets: it must get its own every time.
+    insecure = shared.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    assert shared.create_default_context() is not insecure
+    assert verified.verify_mode == ssl.CERT_REQUIRED
+    assert shared.SSLContext is ssl.SSLContext and shared.CERT_NONE == ssl.CERT_NONE
+
+
+def test_batches_shrink_with_the_work_left_within_bounds():
+    sizes = [len(part) for part in Batcher(263, 2).cut(list(range(263)))]
+    assert sizes == [50, 50, 41, 31, 23, 17, 13, 10, 10, 10, 8]
+    assert Batcher(263, 2).count() == len(sizes)
+    # Pages that arrive in parts (one fetch task each) are sized by what is left overall.
+    batcher = Batcher(263, 2)
+    parts = batcher.cut(list(range(100))) + batcher.cut(list(range(163)))
+    assert [len(p) for p in parts] == [50, 50, 41, 31, 23, 17, 13, 10, 10, 10, 8]
+    assert [len(p) for p in Batcher(45, 2).cut(list(range(45)))] == [12, 10, 10, 10, 3]
+    # One worker waits for no one: the largest batches.
+    assert [len(p) for p in Batcher(120, 1).cut(list(range(120)))] == [50, 50, 20]
+    assert Batcher(0, 2).cut([]) == [] and Batcher(0, 2).count() == 0
 
 
 def test_threads_default_to_one_and_processes_to_one_per_core():

@@ -35,12 +35,40 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def balanced_size(
-    total: int, workers: int, rounds: int = 4, least: int = 10, most: int = 50
-) -> int:
-    """A batch size giving each worker about `rounds` batches of `total` items, within bounds.
+class Batcher:
+    """Cuts `total` items into task batches that shrink as the work left does.
 
-    Several small batches per worker keep every worker busy to the end (a last round of one
-    big batch leaves the others idle); the bounds keep per-task overhead small.
+    Each batch is about 1/(2 x workers) of what is left, within [least, most]: the first
+    batches are large (little per-task overhead) and the last ones small, so the workers
+    finish close together instead of one waiting on the other's last large batch (guided
+    scheduling). One worker has no one to wait for: it gets batches of `most`. Items may
+    arrive in parts (each fetch task's pages); `cut` sizes each part's batches by what is
+    left of the whole.
     """
-    return max(least, min(most, -(-total // max(1, workers * rounds))))
+
+    def __init__(self, total: int, workers: int, least: int = 10, most: int = 50):
+        self.left = total
+        self.workers = max(1, workers)
+        self.least, self.most = least, most
+
+    def size(self) -> int:
+        """The size of the next batch."""
+        if self.workers == 1:
+            return self.most
+        share = -(-self.left // (2 * self.workers))
+        return max(self.least, min(self.most, share))
+
+    def cut(self, items: Sequence[T]) -> list[list[T]]:
+        """`items` in consecutive batches of the sizes due now."""
+        parts: list[list[T]] = []
+        start = 0
+        while start < len(items):
+            part = list(items[start : start + self.size()])
+            parts.append(part)
+            start += len(part)
+            self.left = max(0, self.left - len(part))
+        return parts
+
+    def count(self) -> int:
+        """How many batches the items left make when they arrive together."""
+        return len(Batcher(self.left, self.workers, self.least, self.most).cut(range(self.left)))
