@@ -24,6 +24,7 @@ SCRIPTS = [
     ("bench_polling.py", [], ["--smoke"], "polling"),
     ("bench_dedup.py", [], ["--smoke"], "dedup"),
     ("bench_views.py", [], ["--smoke"], "views"),
+    ("bench_load.py", [], ["--smoke"], "load"),
     ("bench_pipeline.py", [], ["--smoke"], "pipeline"),
     ("eval_near_duplicates.py", [], [], None),
     ("eval_stories.py", [], [], None),

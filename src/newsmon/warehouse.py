@@ -1087,8 +1087,8 @@ class SpellingIndex:
     tie), without comparing most of them: names are kept by length, and a ratio of at
     least t needs |a - b| <= (1 - t/100)(a + b) for lengths a and b (the Indel distance is
     at least the difference in length), so a name of 15 characters at t = 92 is compared
-    only with names of 13 to 17. With tens of thousands of stored people that is a small
-    share of them.
+    only with names of 13 to 17: a share of the stored names that shrinks as their lengths
+    spread (bench/bench_load.py prints both ways).
     """
 
     def __init__(self, threshold: float):
