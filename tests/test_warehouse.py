@@ -186,3 +186,33 @@ def test_spelling_index_finds_what_extract_one_over_every_name_finds():
             names.append(name)
             ids.append(entity)
         assert matched > 500  # the comparison saw many matches, ties among them
+
+
+def test_discovered_names_resolve_as_extract_one_over_stored_then_batch_names(tmp_path):
+    import random
+
+    from bench.bench_load import _resolve_against_every_name, _variant
+    from newsmon.entities import EntityRef
+
+    rng = random.Random(7)
+    letters = "abcdefgh"
+    stored = {"".join(rng.choices(letters, k=rng.randint(8, 16))).capitalize() for _ in range(400)}
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        con.executemany(
+            "INSERT INTO entities (entity_id, name, kind, source, first_seen_at) "
+            "VALUES (?, ?, 'person', 'ner', ?)",
+            [[EntityRef(n, "person", "ner").id, n, datetime(2025, 5, 1)] for n in stored],
+        )
+        # Stored names, close spellings of them, close spellings of each other, new names.
+        names = rng.sample(sorted(stored), 50) + [
+            _variant(rng, n) for n in rng.sample(sorted(stored), 150)
+        ]
+        names += [_variant(rng, n) for n in names[50:100]]
+        names += [
+            "".join(rng.choices(letters, k=rng.randint(8, 16))).capitalize() for _ in range(100)
+        ]
+        refs = {EntityRef(n, "person", "ner") for n in names}
+        resolved = warehouse._resolve_entities(con, refs, 92.0)
+        assert resolved == _resolve_against_every_name(con, refs, 92.0)
+    merged = sum(resolved[r] != r.id for r in refs)
+    assert merged > 100  # most close spellings joined a stored entity or an earlier variant

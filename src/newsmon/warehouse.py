@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from rapidfuzz import fuzz, process
 
@@ -1049,7 +1050,12 @@ _TOPIC_SCHEMA = pa.schema(
 def _resolve_entities(
     con: duckdb.DuckDBPyConnection, refs: set[EntityRef], threshold: float
 ) -> dict[EntityRef, str]:
-    """Map each reference to a stored entity id: same id, else a close spelling of the same kind."""
+    """Map each reference to a stored entity id: same id, else a close spelling of the same kind.
+
+    The best ratio over the stored names of the kind (one `process.cdist`), then over the names
+    of this batch resolved before it (`SpellingIndex`); the higher wins, a tie goes to the stored
+    name: the answer of `process.extractOne` over the stored names followed by the batch's.
+    """
     resolved = {ref: ref.id for ref in refs}
     unknown = [ref for ref in refs if ref.source == "ner"]
     if not unknown:
@@ -1066,18 +1072,45 @@ def _resolve_entities(
         con.unregister("probe_ids")
     unknown = [ref for ref in unknown if ref.id not in stored_ids]
     for kind in sorted({ref.kind for ref in unknown}):
-        spellings = SpellingIndex(threshold)
-        for name, entity in con.execute(
-            "SELECT name, entity_id FROM entities WHERE kind = ?", [kind]
-        ).fetchall():
-            spellings.add(name.casefold(), entity)
+        rows = con.execute("SELECT name, entity_id FROM entities WHERE kind = ?", [kind]).fetchall()
         # Longest names first, so a variant joins the fullest spelling seen in this batch.
-        for ref in sorted(
-            (r for r in unknown if r.kind == kind), key=lambda r: (-len(r.name), r.name)
-        ):
-            resolved[ref] = spellings.match(ref.name.casefold()) or ref.id
-            spellings.add(ref.name.casefold(), resolved[ref])
+        batch = sorted((r for r in unknown if r.kind == kind), key=lambda r: (-len(r.name), r.name))
+        names = [ref.name.casefold() for ref in batch]
+        stored = _best_matches(names, [name.casefold() for name, _ in rows], threshold)
+        earlier = SpellingIndex(threshold)  # this batch's names, as they are resolved
+        for ref, name, in_store in zip(batch, names, stored, strict=True):
+            in_batch = earlier.best(name)
+            # One list of stored names then the batch's: the higher score wins, and on a tie
+            # the earlier name, so a stored one (process.extractOne over that list agrees).
+            if in_store is not None and (in_batch is None or in_store[0] >= in_batch[0]):
+                resolved[ref] = rows[in_store[1]][1]
+            elif in_batch is not None:
+                resolved[ref] = in_batch[2]
+            earlier.add(name, resolved[ref])
     return resolved
+
+
+def _best_matches(
+    queries: list[str], choices: list[str], threshold: float, rows: int = 128
+) -> list[tuple[float, int] | None]:
+    """Per query, the best rapidfuzz `ratio` over `choices` at or above `threshold` and the
+    first choice reaching it (None when none does): `process.cdist` over a block of queries
+    at a time, so the choices are prepared once and the score matrix stays small."""
+    found: list[tuple[float, int] | None] = []
+    if not choices:
+        return [None] * len(queries)
+    for start in range(0, len(queries), rows):
+        scores = process.cdist(
+            queries[start : start + rows],
+            choices,
+            scorer=fuzz.ratio,
+            score_cutoff=threshold,
+            dtype=np.float64,
+        )
+        for row, column in enumerate(scores.argmax(axis=1)):  # argmax: the first best
+            score = float(scores[row, column])
+            found.append((score, int(column)) if score >= threshold and score > 0 else None)
+    return found
 
 
 class SpellingIndex:
@@ -1105,6 +1138,11 @@ class SpellingIndex:
 
     def match(self, name: str) -> str | None:
         """The entity id of the closest name, or None when none reaches the threshold."""
+        best = self.best(name)
+        return best[2] if best else None
+
+    def best(self, name: str) -> tuple[float, int, str] | None:
+        """(score, order added, entity id) of the closest name, or None below the threshold."""
         size, slack = len(name), self._slack
         # One length more on each side than the bound allows: rounding must not drop a match.
         low = int(size * (1 - slack) / (1 + slack)) - 1
@@ -1126,7 +1164,7 @@ class SpellingIndex:
             order, entity = bucket[1][found[2]]
             if best is None or (found[1], -order) > (best[0], -best[1]):
                 best = (found[1], order, entity)
-        return best[2] if best else None
+        return best
 
 
 def _relinked_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> set[str]:
