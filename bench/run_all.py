@@ -4,7 +4,8 @@
     .venv/bin/python bench/run_all.py --smoke    # smoke sizes, as `make test` runs them
 
 Each script prints its own details and writes bench/results/<name>.json (with the machine
-description); this runner collects the headline figures from those files.
+description); this runner then prints one table of every script's status and time and one of
+the headline figures it reads back from those files.
 """
 
 from __future__ import annotations
@@ -33,6 +34,68 @@ SCRIPTS = [
 ]
 
 
+def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
+    """The main figures of one script's result file (none when it wrote none or lacks them)."""
+    if stem is None:
+        return []
+    path = RESULTS / f"{stem}-smoke.json"
+    if not smoke or not path.exists():
+        path = RESULTS / f"{stem}.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    try:
+        if stem == "polling":
+            return [(f"{r['cycle']}: feeds/s", f"{r['feeds_per_s']}") for r in data["rows"]]
+        if stem == "dedup":
+            return [
+                (
+                    f"batch of {data['batch']:,} vs {data['stored']:,} stored: s",
+                    f"{data['total_seconds']}",
+                ),
+                ("peak Python MiB", f"{data['python_peak_mib']}"),
+            ]
+        if stem == "views":
+            slowest = max(data["timings"].items(), key=lambda kv: kv[1]["median_ms"])
+            return [(f"slowest view ({slowest[0]}): median ms", f"{slowest[1]['median_ms']}")]
+        if stem == "load":
+            return [
+                ("load_cycle rows/s", f"{data['rows_per_s']:,}"),
+                ("articles/s", f"{data['articles_per_s']:,}"),
+            ]
+        if stem == "pipeline":
+            rates, overhead = data["rates"], data["overhead_pct"]
+            return [
+                ("trafilatura floor, 1 core: pages/s", f"{rates['trafilatura_1core_pages_per_s']}"),
+                (
+                    "extraction+NER floor, 2 cores (warm): articles/s",
+                    f"{rates['extract_ner_2core_warm_per_s']}",
+                ),
+                ("full cycle, 2 processes: articles/s", f"{rates['cycle_processes_2_per_s']}"),
+                (
+                    "overhead vs warm floor / with start-up: %",
+                    f"{overhead['vs_warm_floor']} / {overhead['vs_floor_with_startup']}",
+                ),
+                ("Prefect cost: ms/article", f"{data['prefect_ms_per_article']}"),
+            ]
+        if stem == "entities":
+            return [
+                (
+                    "NER+pipeline on the demo: articles/s (1 process)",
+                    f"{data['speed']['pipeline_p1']:.1f}",
+                )
+            ]
+        if stem == "developments":
+            test = data["test"]
+            return [
+                ("developments, test split: kind macro-F1", f"{test['macro_f1']:.3f}"),
+                ("development stage: docs/s", f"{data['speed']['docs_per_second']:.1f}"),
+            ]
+    except (KeyError, TypeError, ValueError) as exc:  # an older result file
+        return [("(figures not read)", f"{type(exc).__name__}: {exc}")]
+    return []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true")
@@ -53,6 +116,10 @@ def main() -> int:
     print(f"\n{'benchmark':28} {'status':10} {'seconds':>8}")
     for script, status, seconds in rows:
         print(f"{script:28} {status:10} {seconds:8.1f}")
+    print(f"\n{'benchmark':28} {'figure':52} value")
+    for script, _full, _smoke, stem in SCRIPTS:
+        for figure, value in headline(stem, args.smoke):
+            print(f"{script:28} {figure:52} {value}")
     print(f"\nfigures: {RESULTS}/*.json")
     summary = {
         script: {"status": status, "seconds": round(seconds, 1)} for script, status, seconds in rows
