@@ -32,11 +32,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "src"))
+for folder in (ROOT / "src", ROOT):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from bench.bench_dedup import _article as stored_article  # noqa: E402
 from newsmon import dedup, warehouse  # noqa: E402
 from newsmon.entities import ArticleEntities, EntityRef, Mention  # noqa: E402
 from newsmon.extract import Article  # noqa: E402
@@ -85,21 +87,10 @@ def _variant(rng: random.Random, name: str) -> str:
 
 
 def _article(i: int, published: datetime, rng: random.Random) -> Article:
-    url = f"https://outlet{i % 50}.example/news/story-{i}"
     text = " ".join(rng.choices(SYLLABLES, k=600))
-    return Article(
-        article_id=f"a{i:08d}",
-        feed_id=f"feed{i % 50}",
-        url=url,
-        canonical_url=url,
-        title=text[:60],
-        text=text,
-        published_at=published,
-        fetched_at=published,
-        language="en",
-        text_source="page",
-        content_hash=dedup.content_hash(text),
-    )
+    article = stored_article(i, text, published)
+    article.content_hash = dedup.content_hash(text)
+    return article
 
 
 def _entities(names: dict[str, list[str]], rng: random.Random) -> ArticleEntities:

@@ -150,23 +150,28 @@ def test_threads_default_to_one_and_processes_to_one_per_core():
     )
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_a_failing_warm_up_leaves_the_error_to_the_task():
-    # No model under this name: the warm-up fails in each worker, and the batch's task
-    # reports why instead of the pool breaking.
-    nlp = NlpSettings(models=["no_such_spacy_model"])
-    entry = Entry(
+def _feed_only_entry(summary: str) -> Entry:
+    """An entry with no page to fetch: its text is the feed's summary."""
+    return Entry(
         article_id="a1",
         feed_id="f",
         guid=None,
         url=None,
         canonical_url=None,
         title="Talks open",
-        summary="Delegations met in Istanbul. " * 20,
+        summary=summary,
         author=None,
         published_at=datetime(2025, 5, 16),
         language="en",
     )
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_failing_warm_up_leaves_the_error_to_the_task():
+    # No model under this name: the warm-up fails in each worker, and the batch's task
+    # reports why instead of the pool breaking.
+    nlp = NlpSettings(models=["no_such_spacy_model"])
+    entry = _feed_only_entry("Delegations met in Istanbul. " * 20)
     settings = RunnerSettings(kind="processes", workers=2)
     with runners.task_runner(settings, 1, warm_up=warm_worker, warm_up_args=([], nlp)) as runner:
         future = runner.submit(
@@ -197,18 +202,7 @@ def test_the_cpu_task_gives_the_loader_the_band_keys_it_would_compute():
     from newsmon import dedup
     from newsmon.config import DedupSettings
 
-    entry = Entry(
-        article_id="a1",
-        feed_id="f",
-        guid=None,
-        url=None,
-        canonical_url=None,
-        title="Talks open",
-        summary="Delegations from Kyiv and Moscow met in Istanbul on Friday. " * 10,
-        author=None,
-        published_at=datetime(2025, 5, 16),
-        language="en",
-    )
+    entry = _feed_only_entry("Delegations from Kyiv and Moscow met in Istanbul on Friday. " * 10)
     (article,), _ = process_batch.fn([entry], {}, 200, [], NlpSettings())
     normal = dedup.normalise_text(article.text)
     assert article.lsh_bands == dedup.band_keys(normal)
