@@ -35,12 +35,15 @@ SCRIPTS = [
 
 
 def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
-    """The main figures of one script's result file (none when it wrote none or lacks them)."""
+    """The main figures of one script's result file (none when it wrote none or lacks them).
+
+    At smoke size, a script that has a smoke size is read from its smoke file only (never
+    from an older full-size one); the evaluations, which have one size, from their file.
+    """
     if stem is None:
         return []
-    path = RESULTS / f"{stem}-smoke.json"
-    if not smoke or not path.exists():
-        path = RESULTS / f"{stem}.json"
+    has_smoke = any(s == stem and smoke_args for _, _, smoke_args, s in SCRIPTS)
+    path = RESULTS / (f"{stem}-smoke.json" if smoke and has_smoke else f"{stem}.json")
     if not path.exists():
         return []
     data = json.loads(path.read_text())

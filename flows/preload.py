@@ -8,15 +8,23 @@ spaCy model with both stages run once (`warm_worker`). A configuration that
 names another model only loads it in each worker, as it would without this.
 """
 
-import spacy  # noqa: F401
-from prefect import engine, task_engine  # noqa: F401
-from prefect.plugins import load_prefect_collections
+import logging
 
-from flows.poll import warm_worker
-from flows.runners import share_api_tls_context
-from newsmon import developments  # noqa: F401
-from newsmon.config import NlpSettings
+try:
+    import spacy  # noqa: F401
+    from prefect import engine, task_engine  # noqa: F401
+    from prefect.plugins import load_prefect_collections
 
-load_prefect_collections()
-share_api_tls_context()
-warm_worker([], NlpSettings())
+    from flows.poll import warm_worker
+    from flows.runners import share_api_tls_context
+    from newsmon import developments  # noqa: F401
+    from newsmon.config import NlpSettings
+
+    load_prefect_collections()
+    share_api_tls_context()
+    warm_worker([], NlpSettings())
+except Exception:
+    # Only a head start: a forkserver whose preload raised would die and leave the pool
+    # broken, and one that skips a failed import says nothing. The workers then load what
+    # they need themselves, and their tasks report what still fails.
+    logging.getLogger(__name__).exception("preloading the process workers failed")

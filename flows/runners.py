@@ -45,28 +45,37 @@ class WarmProcessPoolTaskRunner(ProcessPoolTaskRunner):
             initargs=spawning._initargs,
         )
         spawning.shutdown(wait=False)
-        threading.Thread(target=self._start_workers, name="newsmon-pool-start", daemon=True).start()
+        threading.Thread(
+            target=self._start_workers,
+            args=(self._executor, self._max_workers),
+            name="newsmon-pool-start",
+            daemon=True,
+        ).start()
         return self
 
-    def _start_workers(self) -> None:
+    @staticmethod
+    def _start_workers(executor: ProcessPoolExecutor, workers: int) -> None:
         # ProcessPoolExecutor starts a process per submission while none is idle, up
         # to max_workers: one trivial call per worker starts them all now.
-        executor = self._executor
         try:
-            for _ in range(self._max_workers):
+            for _ in range(workers):
                 executor.submit(os.getpid)
         except RuntimeError:  # the runner was left before its workers started
             pass
+        except Exception:  # a forkserver that cannot start: the batches' tasks will say why
+            log.exception("starting the process workers failed")
 
 
 class _SharedVerifiedContexts:
     """Prefect's client module's view of `ssl`: one verified context per CA file, reused.
 
     Prefect builds a new API client for every task a process worker runs, and each client
-    loads the CA bundle into a new SSLContext (about half of the ~0.1 s a task costs a worker
-    here; upstream: PrefectHQ/prefect#19106). A verified context is safe to share between
-    clients and Prefect does not change the one it asks for; any other call (the insecure
-    branch, which changes its context) gets a new context as before.
+    loads the CA bundle into a new SSLContext (about half of what a task costs a worker
+    besides its own work, in a trace; upstream: PrefectHQ/prefect#19106). A verified context
+    is safe to share between clients and Prefect does not change the one it asks for; any
+    other call (the insecure branch, which changes its context) gets a new context as before.
+    httpcore sets the ALPN protocols on the context for each connection, from the client's
+    HTTP/2 setting: the same for every API client of a process (PREFECT_API_ENABLE_HTTP2).
     """
 
     def __init__(self) -> None:
@@ -179,7 +188,8 @@ def resolve(settings: RunnerSettings, articles: int, batches: int | None = None)
     only be started, and loaded with the model, for nothing.
 
     'auto' uses a process per core when there is enough work to pay for starting the
-    processes (each imports Prefect and loads the spaCy model, a few seconds), else threads.
+    processes (a forkserver that imports Prefect and loads the spaCy model, a few seconds),
+    else threads.
     Threads default to one: the CPU stages hold the GIL, and a second thread only adds
     contention (it was slower on bench_pipeline's pages).
     """

@@ -121,6 +121,14 @@ def test_prefects_clients_share_one_verified_tls_context_and_nothing_else(monkey
     assert shared.create_default_context() is not insecure
     assert verified.verify_mode == ssl.CERT_REQUIRED
     assert shared.SSLContext is ssl.SSLContext and shared.CERT_NONE == ssl.CERT_NONE
+    # Prefect's own clients, as a worker's tasks build them, get that one context.
+    contexts = [
+        orchestration.SyncPrefectClient(
+            "http://127.0.0.1:9/api"
+        )._client._transport._pool._ssl_context
+        for _ in range(2)
+    ]
+    assert contexts[0] is contexts[1]
 
 
 def test_batches_shrink_with_the_work_left_within_bounds():
@@ -198,14 +206,20 @@ def test_no_more_workers_than_batches():
     )
 
 
-def test_the_cpu_task_gives_the_loader_the_band_keys_it_would_compute():
-    from newsmon import dedup
+def test_the_cpu_task_gives_the_loader_the_band_keys_it_would_compute(tmp_path):
+    from newsmon import dedup, staging, warehouse
     from newsmon.config import DedupSettings
 
     entry = _feed_only_entry("Delegations from Kyiv and Moscow met in Istanbul on Friday. " * 10)
     (article,), _ = process_batch.fn([entry], {}, 200, [], NlpSettings())
     normal = dedup.normalise_text(article.text)
     assert article.lsh_bands == dedup.band_keys(normal)
-    assert dedup.prepare(article, DedupSettings(), normal).bands == article.lsh_bands
-    article.lsh_bands = None  # a staged batch's articles come back without them
-    assert dedup.prepare(article, DedupSettings(), normal).bands == dedup.band_keys(normal)
+    computed = article.lsh_bands
+    article.lsh_bands = [1, 2, 3]  # the loader takes them as they come, computing nothing
+    assert dedup.prepare(article, DedupSettings(), normal).bands == [1, 2, 3]
+    # A staged batch's articles come back without them, and the loader computes them.
+    run = warehouse.RunRecord(run_id="r1", started_at=datetime(2025, 5, 16))
+    folder = staging.write(tmp_path / "w.duckdb", staging.Batch(run, [], [article], [], {}))
+    (staged,) = staging.read(folder).articles
+    assert staged.lsh_bands is None and staged.text == article.text
+    assert dedup.prepare(staged, DedupSettings(), normal).bands == computed

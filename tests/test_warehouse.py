@@ -214,5 +214,10 @@ def test_discovered_names_resolve_as_extract_one_over_stored_then_batch_names(tm
         refs = {EntityRef(n, "person", "ner") for n in names}
         resolved = warehouse._resolve_entities(con, refs, 92.0)
         assert resolved == _resolve_against_every_name(con, refs, 92.0)
+    # The stored names are matched a block at a time; blocks of one row give the same.
+    queries, choices = [n.casefold() for n in names], sorted(n.casefold() for n in stored)
+    assert warehouse._best_matches(queries, choices, 92.0, cells=1) == warehouse._best_matches(
+        queries, choices, 92.0
+    )
     merged = sum(resolved[r] != r.id for r in refs)
     assert merged > 100  # most close spellings joined a stored entity or an earlier variant

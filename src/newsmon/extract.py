@@ -68,10 +68,10 @@ def extract_page(
 ) -> Extracted | None:
     """Main text and metadata of an HTML page, comments excluded; None if nothing found.
 
-    `date_search=False` looks for the page's date only where pages declare it (meta tags,
-    structured data, the URL, time elements), not in its text: htmldate's search of the text
-    runs dateparser, whose first use in a process compiles patterns for every locale (seconds),
-    and a feed that dates its entries makes the page's date unneeded.
+    `date_search=False` runs htmldate without its extensive search: the page's declared dates
+    (meta tags, structured data, the URL, time elements) and its quick patterns still count,
+    but no line of text goes to dateparser, whose first use in a process compiles patterns for
+    every locale (seconds); a feed that dates its entries makes the page's date unneeded.
     """
     tree = load_html(content)
     if tree is None:

@@ -1052,9 +1052,10 @@ def _resolve_entities(
 ) -> dict[EntityRef, str]:
     """Map each reference to a stored entity id: same id, else a close spelling of the same kind.
 
-    The best ratio over the stored names of the kind (one `process.cdist`), then over the names
-    of this batch resolved before it (`SpellingIndex`); the higher wins, a tie goes to the stored
-    name: the answer of `process.extractOne` over the stored names followed by the batch's.
+    The best ratio over the stored names of the kind (`process.cdist`, a block of names at a
+    time), then over the names of this batch resolved before it (`SpellingIndex`); the higher
+    wins, a tie goes to the stored name: the answer of `process.extractOne` over the stored
+    names followed by the batch's.
     """
     resolved = {ref: ref.id for ref in refs}
     unknown = [ref for ref in refs if ref.source == "ner"]
@@ -1091,14 +1092,16 @@ def _resolve_entities(
 
 
 def _best_matches(
-    queries: list[str], choices: list[str], threshold: float, rows: int = 128
+    queries: list[str], choices: list[str], threshold: float, cells: int = 2_000_000
 ) -> list[tuple[float, int] | None]:
     """Per query, the best rapidfuzz `ratio` over `choices` at or above `threshold` and the
     first choice reaching it (None when none does): `process.cdist` over a block of queries
-    at a time, so the choices are prepared once and the score matrix stays small."""
+    at a time, each block's score matrix at most `cells` scores (16 MB) however many
+    choices there are (at least one row)."""
     found: list[tuple[float, int] | None] = []
     if not choices:
         return [None] * len(queries)
+    rows = max(1, min(128, cells // len(choices)))
     for start in range(0, len(queries), rows):
         scores = process.cdist(
             queries[start : start + rows],
@@ -1119,9 +1122,9 @@ class SpellingIndex:
     The same answer as `process.extractOne` over every name (the earliest added wins a
     tie), without comparing most of them: names are kept by length, and a ratio of at
     least t needs |a - b| <= (1 - t/100)(a + b) for lengths a and b (the Indel distance is
-    at least the difference in length), so a name of 15 characters at t = 92 is compared
-    only with names of 13 to 17: a share of the stored names that shrinks as their lengths
-    spread (bench/bench_load.py prints both ways).
+    at least the difference in length), so a name of 15 characters at t = 92 can only match
+    names of 13 to 17 characters (one more length is scanned on each side, against rounding).
+    The loader keeps in it the names of the batch being resolved, which can match each other.
     """
 
     def __init__(self, threshold: float):
