@@ -402,15 +402,12 @@ def phases(run_id: str, called_at: datetime) -> tuple[dict, list[tuple[float, fl
         return round((moment - called_at).total_seconds(), 2)
 
     out: dict = {"flow": (since(flow_run.start_time), since(flow_run.end_time))}
+    ended = [(t.name.rsplit("-", 1)[0], t) for t in tasks if t.start_time and t.end_time]
     cpu_tasks = sorted(
-        (since(t.start_time), since(t.end_time))
-        for t in tasks
-        if t.name.rsplit("-", 1)[0] == "process_batch" and t.start_time and t.end_time
+        (since(t.start_time), since(t.end_time)) for name, t in ended if name == "process_batch"
     )
     for phase, names in PHASES.items():
-        runs = [
-            t for t in tasks if t.name.rsplit("-", 1)[0] in names and t.start_time and t.end_time
-        ]
+        runs = [t for name, t in ended if name in names]
         if runs:
             out[phase] = (
                 since(min(t.start_time for t in runs)),

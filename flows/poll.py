@@ -161,17 +161,16 @@ def fetch_and_process(
     if not total:  # no worker to start (a run that finds nothing new is the usual one)
         return [], {}, runners.Leaving(None)
     batcher = Batcher(total, runners.resolve(settings.runner, total)[1])
+    batches = batcher.count()
     runner = runners.task_runner(
         settings.runner,
         total,
-        batches=batcher.count(),
+        batches=batches,
         warm_up=warm_worker,
         warm_up_args=(topics, settings.nlp),
     )
     logger = get_run_logger()
-    logger.info(
-        "processing %d entries in %d batches on %s", total, batcher.count(), type(runner).__name__
-    )
+    logger.info("processing %d entries in %d batches on %s", total, batches, type(runner).__name__)
 
     def submit(part: list[Entry], pages: dict[str, fetch.FetchResult]):
         parameters = {

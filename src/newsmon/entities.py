@@ -569,8 +569,9 @@ def use_numpy_gemm(nlp):
 
     thinc multiplies with blis by default; numpy's OpenBLAS held to one thread does the same
     products in less CPU time on this project's machine, with the same entities and
-    developments (bench/bench_pipeline.py prints the NLP stage's CPU per article). One thread, because newsmon runs a process per
-    core: OpenBLAS's own threads would compete with the other workers (and cost more CPU).
+    developments (bench/bench_pipeline.py prints the NLP stage's CPU per article). One
+    thread, because newsmon runs a process per core: OpenBLAS's own threads would compete
+    with the other workers (and cost more CPU).
     The limit applies to the whole process, which does no other large matrix work.
     """
     from thinc.api import NumpyOps

@@ -1139,11 +1139,6 @@ class SpellingIndex:
         ids.append((self._added, entity_id))
         self._added += 1
 
-    def match(self, name: str) -> str | None:
-        """The entity id of the closest name, or None when none reaches the threshold."""
-        best = self.best(name)
-        return best[2] if best else None
-
     def best(self, name: str) -> tuple[float, int, str] | None:
         """(score, order added, entity id) of the closest name, or None below the threshold."""
         size, slack = len(name), self._slack
