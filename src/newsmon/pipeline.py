@@ -103,7 +103,9 @@ def assign_stories(
     """
     index = stories.StoryIndex(
         stories.StorySettings(
-            window_days=settings.window.total_seconds() / 86400, threshold=settings.threshold
+            window_days=settings.window.total_seconds() / 86400,
+            threshold=settings.threshold,
+            seed_threshold=settings.seed_threshold,
         )
     )
     canonical = sorted(

@@ -12,11 +12,17 @@ their words; what tells them apart is the rarer terms (the other player, the oth
 the new figures) and time: a story closes `window_days` after its last article, so a
 later event cannot join it through the words they share.
 
+A centroid moves as articles join, so a story could drift, one close article at a time, from
+its event to the next one of a developing situation (a call for a truce, then the offer of
+talks, the talks themselves, a phone call about them). An article therefore joins a story
+only if it is also close to the story's first article, its seed (`seed_threshold`): a story
+stays about what its first report was about.
+
 Candidate stories come from an inverted index (term -> open stories) probed with the
 article's most weighted terms; only the best few candidates are scored in full, so the cost
 of one assignment depends on how many stories share its rare terms, not on how many are open.
 
-Between runs the warehouse keeps each story's centroid (`StoredStory`). A run gives the index
+Between runs the warehouse keeps each story's centroid and seed (`StoredStory`). A run gives the index
 the term statistics of the batch's own terms (`attach`) and, for each new article, the few
 stored open stories most similar to it, ranked for the whole batch in one query (`hint`);
 only those are loaded, so a warm start costs what the batch touches, not what is open.
@@ -181,8 +187,9 @@ def features(title: str | None, text: str | None) -> Features:
 class StorySettings:
     """How stories are formed; defaults tuned on bench/eval_stories.py (see its docstring)."""
 
-    window_days: float = 5.0  # a story takes no article more than this after its last one
+    window_days: float = 4.0  # a story takes no article more than this after its last one
     threshold: float = 0.36  # minimum cosine to the story centroid to join it
+    seed_threshold: float = 0.15  # minimum cosine to the story's first article to join it
     prior_docs: float = 10.0  # pseudo-articles containing no term: damps IDF while few are seen
     probe_terms: int = 12  # an article's most weighted terms used to look up candidate stories
     index_terms: int = 30  # an article's most weighted terms through which its story is found
@@ -201,12 +208,15 @@ class StoredStory:
     weights: list[float]
     indexed: int  # terms[:indexed] are the terms whose postings lead to the story
     norm: float  # of the centroid
+    seed_terms: list[str]  # the unit vector of its first article, as it was when it opened
+    seed_weights: list[float]
 
 
 @dataclass(eq=False)
 class _Story:
     story_id: str
     vector: dict[str, float] = field(default_factory=dict)  # sum of unit article vectors
+    seed: dict[str, float] = field(default_factory=dict)  # unit vector of its first article
     norm2: float = 0.0
     norm: float = 0.0
     indexed: set[str] = field(default_factory=set)  # terms whose postings hold this story
@@ -288,7 +298,7 @@ class StoryIndex:
             heapq.heappush(self._expiry, (when, story.story_id))
 
     def _open(self, story_id: str, vec: dict[str, float], when: float | None) -> None:
-        story = self.stories[story_id] = _Story(story_id)
+        story = self.stories[story_id] = _Story(story_id, seed=vec)
         self._join(story, vec, when)
 
     def _close_before(self, now: float) -> None:
@@ -382,7 +392,11 @@ class StoryIndex:
         return found
 
     def _restore(self, stored: StoredStory) -> _Story:
-        story = _Story(stored.story_id, dict(zip(stored.terms, stored.weights, strict=True)))
+        story = _Story(
+            stored.story_id,
+            dict(zip(stored.terms, stored.weights, strict=True)),
+            dict(zip(stored.seed_terms, stored.seed_weights, strict=True)),
+        )
         story.norm = stored.norm
         story.norm2 = stored.norm * stored.norm
         story.size = stored.size
@@ -413,6 +427,8 @@ class StoryIndex:
                     [story.vector[t] for t in terms],
                     len(story.indexed),
                     story.norm,
+                    list(story.seed),
+                    list(story.seed.values()),
                 )
             )
         return stored
@@ -422,7 +438,8 @@ class StoryIndex:
     ) -> tuple[str | None, float]:
         """The most similar open story for an article vector, and its cosine (0.0 if none).
 
-        `extra` stories are scored besides the candidates the postings give.
+        Only stories whose seed (first article) is within `seed_threshold` of the article
+        count. `extra` stories are scored besides the candidates the postings give.
         """
         s = self.settings
         partial: dict[_Story, float] = defaultdict(float)
@@ -448,8 +465,13 @@ class StoryIndex:
             if not story.norm:
                 continue
             cosine = sum(v * weights.get(t, 0.0) for t, v in vec.items()) / story.norm
-            if cosine > best:
-                best_id, best = story.story_id, cosine
+            if cosine <= best:
+                continue
+            if story.size > 1:  # a story of one article: its seed is its centroid
+                seed = story.seed
+                if sum(v * seed.get(t, 0.0) for t, v in vec.items()) < s.seed_threshold:
+                    continue  # the story has drifted away from what the article is about
+            best_id, best = story.story_id, cosine
         return best_id, best
 
     def assign(

@@ -681,7 +681,7 @@ def story_candidates(
         stored = {
             row[0]: StoredStory(*row)
             for row in con.execute(
-                "SELECT story_id, last_at, size, terms, weights, indexed, norm "
+                "SELECT story_id, last_at, size, terms, weights, indexed, norm, seed_terms, seed_weights "
                 "FROM story_vectors JOIN wanted_stories USING (story_id)"
             ).fetchall()
         }
@@ -714,6 +714,8 @@ _VECTOR_SCHEMA = pa.schema(
         ("weights", pa.list_(pa.float64())),
         ("indexed", pa.int32()),
         ("norm", pa.float64()),
+        ("seed_terms", pa.list_(pa.string())),
+        ("seed_weights", pa.list_(pa.float64())),
     ]
 )
 
@@ -730,6 +732,8 @@ def _store_story_vectors(con: duckdb.DuckDBPyConnection, vectors: Sequence[Store
                 "weights": v.weights,
                 "indexed": v.indexed,
                 "norm": v.norm,
+                "seed_terms": v.seed_terms,
+                "seed_weights": v.seed_weights,
             }
             for v in vectors
         ],
