@@ -411,11 +411,20 @@ def test_quick_run_in_the_ui_starts_a_poll_run_that_completes(served, tmp_path):
             expect(ui.get_by_role("button", name="Run", exact=True)).to_be_visible(
                 timeout=UI_TIMEOUT
             )
-            ui.get_by_role("button", name="Run", exact=True).click()
-            ui.get_by_role("button", name="Quick run").click()
-            # A toast says "<run name> scheduled to start now" with a View run button.
-            toast = ui.get_by_text(re.compile(r"scheduled\s+to start")).last
-            run_name = toast.inner_text().split()[0]
+            # A toast says "<run name> scheduled to start now" with a View run button. Once
+            # in a full suite run, Prefect's UI showed its "Oops. Something went wrong." toast
+            # instead, with nothing in the server's log, and a second click worked: one more
+            # try then (the check below that the click created exactly one run still holds).
+            outcome = re.compile(r"scheduled\s+to start|Something went wrong")
+            for attempt in range(2):
+                ui.get_by_role("button", name="Run", exact=True).click()
+                ui.get_by_role("button", name="Quick run").click()
+                toast = ui.get_by_text(outcome).last.inner_text()
+                if "went wrong" not in toast:
+                    break
+                print(f"Prefect UI: {toast!r} after Quick run (try {attempt + 1})")
+                ui.reload()
+            run_name = toast.split()[0]
             # The page mounts two toast containers, so the toast is there twice, stacked,
             # and which copy is on top varies: a pointer click can be refused because the
             # other copy "intercepts pointer events". Both buttons open the same run, so
@@ -444,8 +453,10 @@ def test_quick_run_in_the_ui_starts_a_poll_run_that_completes(served, tmp_path):
         served.fail(failure)
     print(f"\nUI quick run completed in {time.monotonic() - started:.1f} s")
 
-    # The click created exactly this run, with the deployment's default parameters.
-    created = set(served.poll_runs()) - before
+    # The click created exactly this run, with the deployment's default parameters (the
+    # scheduler adds the schedule's next runs by itself, sooner or later: not counted).
+    after = served.poll_runs()
+    created = {i for i in set(after) - before if not after[i].auto_scheduled}
     assert created == {run_id}
     run = served.wait_for(run_id, "COMPLETED", timeout=5)
     assert run.name == run_name

@@ -85,7 +85,8 @@ def reading(db: Path, wait: float = 2.0) -> Iterator[duckdb.DuckDBPyConnection |
 class StoryAssignment:
     """What the story stage gives the loader besides each article's story_id."""
 
-    features: list[tuple[str, int, list[str], list[float]]]  # per canonical article
+    # per canonical article, and per stored one whose features were computed again
+    features: list[tuple[str, int, list[str], list[float]]]
     vectors: list[stories.StoredStory]  # centroids of the stories opened or grown
     opened: int
 
@@ -116,14 +117,22 @@ def assign_stories(
         if article.story_features is None:
             article.story_features = stories.features(article.title, article.text)
     version = stories.FEATURES_VERSION
+    features: list[tuple[str, int, list[str], list[float]]] = []
     if canonical:
         since = (canonical[0].published_at or canonical[0].fetched_at) - settings.window
         stale = warehouse.stale_open_stories(con, since, version)
         if stale:
             log.info("rebuilding %d open stories from their articles' features", stale)
-            for story_id, published, v, terms, weights in warehouse.story_warm_start(con, since):
+            stored = warehouse.story_warm_start(con, since, version)
+            for article_id, story_id, published, v, terms, weights, title, text in stored:
                 if v == version:
-                    index.add_existing(story_id, published, dict(zip(terms, weights, strict=True)))
+                    feats = dict(zip(terms, weights, strict=True))
+                else:  # stored by an earlier feature function: computed again, and kept
+                    feats = stories.features(title, text)
+                    features.append((article_id, version, list(feats), list(feats.values())))
+                index.add_existing(story_id, published, feats)
+            if features:
+                log.info("recomputed the story features of %d stored articles", len(features))
         else:
             docs, df = warehouse.term_statistics(
                 con, since, version, {t for a in canonical for t in a.story_features}
@@ -147,7 +156,7 @@ def assign_stories(
                     floor=settings.threshold / 2,
                 )
             )
-    features, opened = [], 0
+    opened = 0
     for article in canonical:
         feats = article.story_features
         article.story_id, score, is_new = index.assign(

@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 
 # term -> weight, at most MAX_TERMS entries: stored per article as JSON or a DuckDB MAP.
 Features = dict[str, float]
-# Bumped whenever features() changes: stored features of another version must be recomputed.
-FEATURES_VERSION = 1
+# Bumped whenever features() changes. Stored features of another version are computed again
+# from the article's text when the story stage next rebuilds its open stories.
+FEATURES_VERSION = 2  # 2: sentence-case headlines mark names as running text does
 
 MAX_TERMS = 100
 TITLE_WEIGHT = 3.0  # one title word counts as three mentions in the lead
@@ -147,6 +148,13 @@ def _tokens(text: str, *, in_title: bool) -> list[tuple[str, bool]]:
     return out
 
 
+def _sentence_case(title: str) -> bool:
+    """Whether a headline is written in sentence case ("Melania Trump statue goes missing"),
+    where a capital marks a name as in running text, rather than in title case."""
+    words = _WORD.findall(title)[1:]
+    return any(w[0].islower() and w.casefold() not in STOPWORDS and len(w) > 2 for w in words)
+
+
 def features(title: str | None, text: str | None) -> Features:
     """Term weights of one article: what is stored per article and fed to `StoryIndex`.
 
@@ -169,7 +177,10 @@ def features(title: str | None, text: str | None) -> Features:
             counts[key] += weight
     if title:
         title = unicodedata.normalize("NFKC", title).replace("’", "'")
-        for key, _ in _tokens(title, in_title=True):
+        sentence = _sentence_case(title)
+        for key, is_name in _tokens(title, in_title=not sentence):
+            if is_name:
+                names.add(key)
             counts[key] += TITLE_WEIGHT
     weights: dict[str, float] = defaultdict(float)
     for key, count in counts.items():

@@ -552,32 +552,36 @@ def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> Non
 
 
 def story_warm_start(
-    con: duckdb.DuckDBPyConnection, since: datetime
-) -> list[tuple[str, datetime, int, list[str], list[float]]]:
-    """Stored canonical articles published since `since`: (story_id, published, version, terms, weights)."""
+    con: duckdb.DuckDBPyConnection, since: datetime, version: int
+) -> list[tuple[str, str, datetime, int, list[str], list[float], str | None, str | None]]:
+    """Stored canonical articles published since `since`, in published order: (article_id,
+    story_id, published, features version, terms, weights, title, text); title and text only
+    for features of another version than `version`, which must be computed again."""
     return con.execute(
         """
-        SELECT coalesce(a.story_id, a.article_id), coalesce(a.published_at, a.fetched_at),
-               f.version, f.terms, f.weights
+        SELECT a.article_id, coalesce(a.story_id, a.article_id),
+               coalesce(a.published_at, a.fetched_at), f.version, f.terms, f.weights,
+               CASE WHEN f.version <> $version THEN a.title END,
+               CASE WHEN f.version <> $version THEN a.text END
         FROM article_features AS f JOIN articles AS a USING (article_id)
-        WHERE a.duplicate_of IS NULL AND coalesce(a.published_at, a.fetched_at) >= ?
-        ORDER BY 2
+        WHERE a.duplicate_of IS NULL AND coalesce(a.published_at, a.fetched_at) >= $since
+        ORDER BY 3, 1
         """,
-        [since],
+        {"since": since, "version": version},
     ).fetchall()
 
 
 def stale_open_stories(con: duckdb.DuckDBPyConnection, since: datetime, version: int) -> int:
-    """Stories with an article of features `version` since `since` but no stored centroid of
-    that version: stored before centroids were kept, or under another features version."""
+    """Stories with an article since `since` but no stored centroid of features `version`
+    (stored before centroids or seeds were kept), or with an article whose features are of
+    another version (stored before the feature function changed)."""
     return con.execute(
         """
         SELECT count(DISTINCT coalesce(a.story_id, a.article_id))
         FROM article_features AS f JOIN articles AS a USING (article_id)
-        WHERE f.version = $version AND a.duplicate_of IS NULL
-          AND coalesce(a.published_at, a.fetched_at) >= $since
-          AND coalesce(a.story_id, a.article_id) NOT IN (
-              SELECT story_id FROM story_vectors WHERE version = $version)
+        WHERE a.duplicate_of IS NULL AND coalesce(a.published_at, a.fetched_at) >= $since
+          AND (f.version <> $version OR coalesce(a.story_id, a.article_id) NOT IN (
+              SELECT story_id FROM story_vectors WHERE version = $version))
         """,
         {"since": since, "version": version},
     ).fetchall()[0][0]
