@@ -19,7 +19,8 @@ Sets (read from ../shared/data, never copied; a missing set is skipped):
                case, a developing situation whose events follow each other within days.
 
 Documents are fed one by one, in date order (ties and undated: file order), to
-StoryIndex.assign, as the pipeline does. Figures: pairwise and B-cubed precision, recall
+StoryIndex.assign, as the pipeline does. The "stories" column counts the stories of the
+scored documents only (rss_may2025's unsure entries are clustered but not scored). Figures: pairwise and B-cubed precision, recall
 and F1, gold events vs predicted stories, and "merged": the share of predicted same-story
 pairs whose documents belong to different gold events (for ECB+ per topic: pairs across
 sub-topics). The whole-set ECB+ run adds the share of pairs across topics.

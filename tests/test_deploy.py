@@ -424,6 +424,8 @@ def test_quick_run_in_the_ui_starts_a_poll_run_that_completes(served, tmp_path):
                     break
                 print(f"Prefect UI: {toast!r} after Quick run (try {attempt + 1})")
                 ui.reload()
+            else:
+                raise AssertionError(f"Prefect's UI answered Quick run twice with {toast!r}")
             run_name = toast.split()[0]
             # The page mounts two toast containers, so the toast is there twice, stacked,
             # and which copy is on top varies: a pointer click can be refused because the

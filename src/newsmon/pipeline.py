@@ -130,7 +130,7 @@ def assign_stories(
                 else:  # stored by an earlier feature function: computed again, and kept
                     feats = stories.features(title, text)
                     features.append((article_id, version, list(feats), list(feats.values())))
-                index.add_existing(story_id, published, feats)
+                index.add_existing(story_id, published, feats, article_id)
             if features:
                 log.info("recomputed the story features of %d stored articles", len(features))
         else:

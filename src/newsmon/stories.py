@@ -152,7 +152,9 @@ def _sentence_case(title: str) -> bool:
     """Whether a headline is written in sentence case ("Melania Trump statue goes missing"),
     where a capital marks a name as in running text, rather than in title case."""
     words = _WORD.findall(title)[1:]
-    return any(w[0].islower() and w.casefold() not in STOPWORDS and len(w) > 2 for w in words)
+    # two, because title case leaves some small words in lower case ("amid", "near", "vs")
+    lower = [w for w in words if w[0].islower() and w.casefold() not in STOPWORDS and len(w) > 2]
+    return len(lower) >= 2
 
 
 def features(title: str | None, text: str | None) -> Features:
@@ -328,27 +330,37 @@ class StoryIndex:
                         del self._postings[term]
             del self.stories[story_id]
 
-    def add_existing(self, story_id: str, published_at: datetime | None, feats: Features) -> None:
+    def add_existing(
+        self,
+        story_id: str,
+        published_at: datetime | None,
+        feats: Features,
+        article_id: str | None = None,
+    ) -> None:
         """Warm start: an article already stored in `story_id` (give the recent ones, in any order).
 
         Every article given counts in the term statistics; those more than `window_days`
-        older than the newest given open no story.
+        older than the newest given open no story. A story's seed is its first article (the
+        one whose `article_id` is the story's id) when that is given and in the window, else
+        the earliest of its articles given.
         """
         self.docs += 1
         self.df.update(feats.keys())
-        self._pending.append((story_id, _epoch(published_at), feats))
+        self._pending.append((article_id != story_id, story_id, _epoch(published_at), feats))
 
     def _load_pending(self, now: float | None) -> None:
         # Vectors are built once all stored articles are counted, so they share one IDF.
         pending, self._pending = self._pending, []
-        dated = [when for _, when, _ in pending if when is not None]
+        # founders first (a stable sort keeps the rest in the order given): they seed
+        pending.sort(key=lambda item: item[0])
+        dated = [when for _, _, when, _ in pending if when is not None]
         # A stored article opens a story only if it is within the window of the newest one
         # or of the first article to assign, whichever is earlier.
         newest = min(max(dated), now) if dated and now is not None else max(dated, default=None)
         oldest = None if newest is None else newest - self.settings.window_days * _DAY
         loaded = 0
         cache: dict[str, float] = {}
-        for story_id, when, feats in pending:
+        for _, story_id, when, feats in pending:
             if oldest is not None and when is not None and when < oldest:
                 continue
             vec = self._vector(feats, cache)
@@ -446,11 +458,13 @@ class StoryIndex:
 
     def best(
         self, vec: dict[str, float], when: float | None, extra: Iterable[_Story] = ()
-    ) -> tuple[str | None, float]:
-        """The most similar open story for an article vector, and its cosine (0.0 if none).
+    ) -> tuple[str | None, float, float]:
+        """The most similar open story for an article vector and its cosine (None, 0.0 if
+        none), and the highest cosine of any candidate story.
 
         Only stories whose seed (first article) is within `seed_threshold` of the article
-        count. `extra` stories are scored besides the candidates the postings give.
+        can be the most similar; the last figure counts the others too. `extra` stories are
+        scored besides the candidates the postings give.
         """
         s = self.settings
         partial: dict[_Story, float] = defaultdict(float)
@@ -466,9 +480,9 @@ class StoryIndex:
         ]
         ranked += [story for story in extra if story not in partial]
         if not ranked:
-            return None, 0.0
+            return None, 0.0, 0.0
         limit = None if when is None else when - s.window_days * _DAY
-        best_id, best = None, 0.0
+        best_id, best, closest = None, 0.0, 0.0
         for story in ranked:
             if limit is not None and story.last is not None and story.last < limit:
                 continue  # outside the window (the heap closes it at the next dated article)
@@ -476,6 +490,7 @@ class StoryIndex:
             if not story.norm:
                 continue
             cosine = sum(v * weights.get(t, 0.0) for t, v in vec.items()) / story.norm
+            closest = max(closest, cosine)
             if cosine <= best:
                 continue
             if story.size > 1:  # a story of one article: its seed is its centroid
@@ -483,15 +498,18 @@ class StoryIndex:
                 if sum(v * seed.get(t, 0.0) for t, v in vec.items()) < s.seed_threshold:
                     continue  # the story has drifted away from what the article is about
             best_id, best = story.story_id, cosine
-        return best_id, best
+        return best_id, best, closest
 
     def assign(
         self, article_id: str, published_at: datetime | None, feats: Features
     ) -> tuple[str, float, bool]:
         """Put an article in the most similar open story or open one: (story_id, score, opened).
 
-        A new story's id is the article's id. Call in published order; with published_at
-        None time is ignored and every open story is a candidate.
+        A new story's id is the article's id. The score is the cosine to the story joined,
+        or, for an article that opens a story, the highest cosine to any candidate story
+        (below the threshold, or a story whose seed is too far from the article). Call in
+        published order; with published_at None time is ignored and every open story is a
+        candidate.
         """
         when = _epoch(published_at)
         if self._pending:
@@ -501,12 +519,14 @@ class StoryIndex:
         self.docs += 1
         self.df.update(feats.keys())
         vec = self._vector(feats)
-        story_id, score = self.best(vec, when, self._hinted(article_id) if self._hints else ())
+        story_id, score, closest = self.best(
+            vec, when, self._hinted(article_id) if self._hints else ()
+        )
         if story_id is not None and score >= self.settings.threshold:
             self._join(self.stories[story_id], vec, when)
             return story_id, score, False
         if article_id in self.stories:  # assigned twice: it stays in the story it opened
             self._join(self.stories[article_id], vec, when)
-            return article_id, score, False
+            return article_id, closest, False
         self._open(article_id, vec, when)
-        return article_id, score, True
+        return article_id, closest, True

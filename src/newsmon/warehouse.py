@@ -581,7 +581,8 @@ def stale_open_stories(con: duckdb.DuckDBPyConnection, since: datetime, version:
         FROM article_features AS f JOIN articles AS a USING (article_id)
         WHERE a.duplicate_of IS NULL AND coalesce(a.published_at, a.fetched_at) >= $since
           AND (f.version <> $version OR coalesce(a.story_id, a.article_id) NOT IN (
-              SELECT story_id FROM story_vectors WHERE version = $version))
+              SELECT story_id FROM story_vectors
+              WHERE version = $version AND seed_terms IS NOT NULL))
         """,
         {"since": since, "version": version},
     ).fetchall()[0][0]
@@ -648,7 +649,7 @@ def story_candidates(
             """
             WITH open_stories AS (
                 SELECT * FROM story_vectors
-                WHERE version = $version AND norm > 0
+                WHERE version = $version AND norm > 0 AND seed_terms IS NOT NULL
                   AND last_at >= (SELECT min(open_since) FROM batch_vectors)
             ),
             postings AS (  -- the index's postings: a story under its indexed terms
