@@ -374,14 +374,21 @@ def test_stories_grow_across_runs_from_stored_centroids(tmp_path):
             assert index.assign(i, T0 + timedelta(hours=h), feats(r))[0] == story_of[i]
 
 
+def _runs_then_ferry_c(con, caplog, damage: str) -> None:
+    """Load the first three runs, apply `damage` (SQL) to what they stored, then load ferry-c."""
+    for n, run in enumerate(RUNS[:3]):
+        _load_run(con, f"run-{n}", [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run])
+    con.execute(damage)
+    with caplog.at_level("INFO", logger="newsmon.pipeline"):
+        _load_run(con, "run-c", [_article("ferry-c", FERRY_C, T0 + timedelta(hours=50))])
+
+
 def test_stored_stories_without_a_seed_are_rebuilt(tmp_path, caplog):
     with warehouse.connect(tmp_path / "w.duckdb") as con:
-        for n, run in enumerate(RUNS[:3]):
-            _load_run(con, f"run-{n}", [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run])
         # rows written by code from before seeds were kept, after the migration
-        con.execute("UPDATE story_vectors SET seed_terms = NULL, seed_weights = NULL")
-        with caplog.at_level("INFO", logger="newsmon.pipeline"):
-            _load_run(con, "run-c", [_article("ferry-c", FERRY_C, T0 + timedelta(hours=50))])
+        _runs_then_ferry_c(
+            con, caplog, "UPDATE story_vectors SET seed_terms = NULL, seed_weights = NULL"
+        )
         missing = con.execute("SELECT count(*) FROM story_vectors WHERE seed_terms IS NULL")
         assert missing.fetchall() == [(0,)]
         story = con.execute("SELECT story_id FROM articles WHERE article_id = 'ferry-c'").fetchone()
@@ -391,13 +398,14 @@ def test_stored_stories_without_a_seed_are_rebuilt(tmp_path, caplog):
 
 def test_features_of_an_earlier_version_are_computed_again(tmp_path, caplog):
     with warehouse.connect(tmp_path / "w.duckdb") as con:
-        for n, run in enumerate(RUNS[:3]):
-            _load_run(con, f"run-{n}", [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run])
         # a warehouse written by an earlier feature function (story_vectors as it left them)
-        current = dict(con.execute("SELECT article_id, terms FROM article_features").fetchall())
-        con.execute("UPDATE article_features SET version = version - 1, terms = ['old']")
-        with caplog.at_level("INFO", logger="newsmon.pipeline"):
-            _load_run(con, "run-c", [_article("ferry-c", FERRY_C, T0 + timedelta(hours=50))])
+        _runs_then_ferry_c(
+            con,
+            caplog,
+            "CREATE TABLE current AS SELECT article_id, terms FROM article_features; "
+            "UPDATE article_features SET version = version - 1, terms = ['old']",
+        )
+        current = dict(con.execute("SELECT article_id, terms FROM current").fetchall())
         assert "recomputed the story features of 6 stored articles" in caplog.text
         stored = dict(con.execute("SELECT article_id, terms FROM article_features").fetchall())
         versions = {
@@ -428,12 +436,8 @@ def test_a_stored_story_keeps_its_seed_across_runs(tmp_path, seed_threshold, tal
 
 def test_open_stories_without_centroids_are_rebuilt_once(tmp_path, caplog):
     with warehouse.connect(tmp_path / "w.duckdb") as con:
-        for n, run in enumerate(RUNS[:3]):
-            _load_run(con, f"run-{n}", [_article(i, r, T0 + timedelta(hours=h)) for i, r, h in run])
         # a warehouse from before centroids were kept
-        con.execute("DELETE FROM story_vectors")
-        with caplog.at_level("INFO", logger="newsmon.pipeline"):
-            _load_run(con, "run-c", [_article("ferry-c", FERRY_C, T0 + timedelta(hours=50))])
+        _runs_then_ferry_c(con, caplog, "DELETE FROM story_vectors")
         assert "rebuilding 5 open stories" in caplog.text  # ferry, round one, three others
         caplog.clear()
         sizes = dict(con.execute("SELECT story_id, size FROM story_vectors").fetchall())
