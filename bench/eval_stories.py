@@ -688,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"\n({time.perf_counter() - start:.1f} s; evaluation {elapsed:.1f} s)")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     return 0
 

@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
+STORIES_JSON = ["--json", "bench/results/stories.json"]  # one size: the same file both ways
+
 # script, extra args at full size, extra args at smoke size, result file stem
 SCRIPTS = [
     ("bench_polling.py", [], ["--smoke"], "polling"),
@@ -28,7 +30,7 @@ SCRIPTS = [
     ("bench_load.py", [], ["--smoke"], "load"),
     ("bench_pipeline.py", [], ["--smoke"], "pipeline"),
     ("eval_near_duplicates.py", [], [], None),
-    ("eval_stories.py", [], [], None),
+    ("eval_stories.py", STORIES_JSON, STORIES_JSON, "stories"),
     ("eval_entities.py", [], [], "entities"),
     ("eval_developments.py", [], [], "developments"),
 ]
@@ -42,7 +44,7 @@ def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
     """
     if stem is None:
         return []
-    has_smoke = any(s == stem and smoke_args for _, _, smoke_args, s in SCRIPTS)
+    has_smoke = any(s == stem and smoke_args != full for _, full, smoke_args, s in SCRIPTS)
     path = RESULTS / (f"{stem}-smoke.json" if smoke and has_smoke else f"{stem}.json")
     if not path.exists():
         return []
@@ -81,6 +83,20 @@ def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
                 ),
                 ("Prefect cost: ms/article", f"{data['prefect_ms_per_article']}"),
             ]
+        if stem == "stories":
+            rows = []
+            for name, label in (
+                ("ecbplus per topic", "stories, ECB+ per topic: pairwise F1 / merges %"),
+                ("demo corpus (labelled)", "stories, demo corpus: pairwise F1"),
+                ("rss_may2025 (feed entries)", "stories, rss_may2025 feed entries: pairwise F1"),
+            ):
+                if name in data:  # the third-party sets are absent without ../shared/data
+                    fig = data[name]
+                    value = f"{fig['pair_f1']:.3f}"
+                    if name.startswith("ecbplus"):
+                        value += f" / {100 * fig['merged_pairs']:.1f}"
+                    rows.append((label, value))
+            return rows
         if stem == "entities":
             return [
                 (

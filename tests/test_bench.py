@@ -61,5 +61,14 @@ def test_run_all_reads_the_headline_figures_back(tmp_path, monkeypatch):
     assert ("developments, test split: kind macro-F1", "0.957") in run_all.headline(
         "developments", smoke=True
     )
+    stories = {
+        "ecbplus per topic": {"pair_f1": 0.581, "merged_pairs": 0.032},
+        "demo corpus (labelled)": {"pair_f1": 0.839, "merged_pairs": 0.161},
+    }  # no rss_may2025 set: its row is left out
+    (tmp_path / "stories.json").write_text(json.dumps(stories))
+    assert run_all.headline("stories", smoke=True) == [
+        ("stories, ECB+ per topic: pairwise F1 / merges %", "0.581 / 3.2"),
+        ("stories, demo corpus: pairwise F1", "0.839"),
+    ]
     assert run_all.headline("dedup", smoke=True) == []  # no smoke file: nothing old shown
     assert run_all.headline("dedup", smoke=False)[0][0] == "(figures not read)"
