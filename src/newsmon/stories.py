@@ -22,10 +22,11 @@ Candidate stories come from an inverted index (term -> open stories) probed with
 article's most weighted terms; only the best few candidates are scored in full, so the cost
 of one assignment depends on how many stories share its rare terms, not on how many are open.
 
-Between runs the warehouse keeps each story's centroid and seed (`StoredStory`). A run gives the index
-the term statistics of the batch's own terms (`attach`) and, for each new article, the few
-stored open stories most similar to it, ranked for the whole batch in one query (`hint`);
-only those are loaded, so a warm start costs what the batch touches, not what is open.
+Between runs the warehouse keeps each story's centroid and seed (`StoredStory`). A run gives
+the index the term statistics of the batch's own terms (`attach`) and, for each new article,
+the few stored open stories most similar to it, ranked for the whole batch in one query
+(`hint`); only those are loaded, so a warm start costs what the batch touches, not what is
+open.
 """
 
 from __future__ import annotations

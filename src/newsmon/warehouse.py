@@ -686,8 +686,8 @@ def story_candidates(
         stored = {
             row[0]: StoredStory(*row)
             for row in con.execute(
-                "SELECT story_id, last_at, size, terms, weights, indexed, norm, seed_terms, seed_weights "
-                "FROM story_vectors JOIN wanted_stories USING (story_id)"
+                "SELECT story_id, last_at, size, terms, weights, indexed, norm, "
+                "seed_terms, seed_weights FROM story_vectors JOIN wanted_stories USING (story_id)"
             ).fetchall()
         }
     finally:
