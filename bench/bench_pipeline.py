@@ -20,6 +20,9 @@ What is measured, in order:
    kind `threads` with one worker thread (one core for the CPU stages) and `processes` with
    2 workers.
    Harness start-up is not in the timings.
+   With `--dask`, also on a Dask cluster started beforehand (2 worker processes, 1 thread
+   each, flows/preload.py preloaded and warmed with the configuration's analyser): the
+   steady state of a deployment whose workers outlive its flow runs (runner.dask_address).
 5. the same stages as plain functions without Prefect (feeds.poll, dedup selection, fetch_all,
    process_batch.fn serially, pipeline.load_or_stage, the summary queries): Prefect's own
    cost per article = (threads flow time - plain time) / articles stored.
@@ -29,6 +32,7 @@ The topics (watch lists) are those of ./sources.yaml, so the NER stage does the 
     .venv/bin/python bench/bench_pipeline.py             # every available page
     .venv/bin/python bench/bench_pipeline.py --pages 200
     .venv/bin/python bench/bench_pipeline.py --smoke     # 40 pages
+    .venv/bin/python bench/bench_pipeline.py --dask      # also the flow on a warm Dask cluster
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import atexit
 import gzip
 import html
 import json
+import logging
 import multiprocessing
 import os
 import platform
@@ -46,6 +51,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -170,7 +176,9 @@ def feed_routes(site, pages: list[dict]) -> dict:
     return routes
 
 
-def write_sources(path: Path, site, db: Path, kind: str, workers: int) -> None:
+def write_sources(
+    path: Path, site, db: Path, kind: str, workers: int, dask_address: str | None = None
+) -> None:
     original = json.loads(json.dumps(_yaml().safe_load((ROOT / "sources.yaml").read_text())))
     feeds = [
         {"id": f"bench-{f}", "name": f"Bench feed {f}", "url": site.url(f"/feed/{f}.xml")}
@@ -182,6 +190,8 @@ def write_sources(path: Path, site, db: Path, kind: str, workers: int) -> None:
         "polling": {"robots_txt": False},
         "runner": {"kind": kind, "workers": workers},
     }
+    if dask_address:
+        settings["runner"]["dask_address"] = dask_address
     doc = {"feeds": feeds, "topics": original.get("topics", []), "settings": settings}
     path.write_text(_yaml().safe_dump(doc, allow_unicode=True), encoding="utf-8")
 
@@ -416,6 +426,35 @@ def phases(run_id: str, called_at: datetime) -> tuple[dict, list[tuple[float, fl
     return out, cpu_tasks
 
 
+def warm_dask_cluster(topics: list):
+    """A local Dask cluster of 2 worker processes (1 thread each) that have preloaded
+    flows/preload.py and analysed a page with the configuration's analyser, as the workers
+    of a long-lived cluster are after their first flow run; and its start-up seconds.
+    Its workers are configured as deploy/dask/newsmon.yaml configures `dask worker`."""
+    from distributed import Client
+
+    from flows.poll import warm_worker
+    from flows.runners import local_dask_cluster
+    from newsmon.config import NlpSettings
+
+    # Each batch's pages travel inside its task, as they must to reach another machine;
+    # Dask warns about every such graph.
+    warnings.filterwarnings("ignore", message="Sending large graph")
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    cluster = local_dask_cluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        preload=["flows.preload"],
+        dashboard_address=":0",
+        silence_logs=logging.WARNING,
+    )
+    with Client(cluster) as client:
+        client.run(warm_worker, topics, NlpSettings())
+    return cluster, time.perf_counter() - t0
+
+
 def rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("nan")
 
@@ -424,6 +463,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=None, help="cap (default: all available)")
     parser.add_argument("--smoke", action="store_true", help="40 pages")
+    parser.add_argument(
+        "--dask", action="store_true", help="also time the flow on a warm 2-worker Dask cluster"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.pages = 40
@@ -453,16 +495,26 @@ def main() -> None:
     from flows.poll import poll_feeds
 
     flows_out = {}
+    kinds = ["threads", "processes"] + (["dask"] if args.dask else [])
+    cluster_s = None
     t0 = time.perf_counter()
     with prefect_test_harness(server_startup_timeout=120):
         harness_s = time.perf_counter() - t0
-        for kind in ("threads", "processes"):
+        for kind in kinds:
             print(f"flow ({kind}) ...", flush=True)
             db, sources = work / f"{kind}.duckdb", work / f"{kind}.yaml"
-            write_sources(sources, site, db, kind, 1 if kind == "threads" else 2)
+            cluster = None
+            if kind == "dask":  # started for this run only: idle, it would slow the others
+                cluster, cluster_s = warm_dask_cluster(topics)
+            address = cluster.scheduler_address if cluster else None
+            write_sources(sources, site, db, kind, 1 if kind == "threads" else 2, address)
             t0, t0_wall = time.perf_counter(), datetime.now(UTC)
-            result = poll_feeds(sources=str(sources), db=str(db), force=True)
-            seconds = time.perf_counter() - t0
+            try:
+                result = poll_feeds(sources=str(sources), db=str(db), force=True)
+                seconds = time.perf_counter() - t0
+            finally:
+                if cluster is not None:
+                    cluster.close()
             phase_s, cpu_tasks_s = phases(result["run_id"], t0_wall)
             flows_out[kind] = {
                 "seconds": seconds,
@@ -525,6 +577,16 @@ def main() -> None:
         ("speed-up 1->2 cores, full cycle", f"{speedup_cycle:8.2f} x"),
         ("Prefect cost (threads flow - plain)", f"{prefect_ms:8.1f} ms/article"),
     ]
+    if "dask" in flows_out:
+        dask = flows_out["dask"]
+        cycle_dask = rate(dask["articles_new"], dask["seconds"])
+        lines[10:10] = [
+            ("full cycle, warm Dask cluster x2", f"{cycle_dask:8.1f} articles/s"),
+            (
+                "overhead, warm Dask cycle vs warm 2-core floor",
+                f"{(floor2 / cycle_dask - 1) * 100:8.1f} %",
+            ),
+        ]
     width = max(len(k) for k, _ in lines) + 2
     print()
     for k, v in lines:
@@ -532,15 +594,19 @@ def main() -> None:
     print("-" * (width + 22))
     print(
         f"articles stored: threads {thr['articles_new']} ({thr['text_from_page']} page text),"
-        f" processes {proc['articles_new']}, plain {plain_articles};"
+        f" processes {proc['articles_new']},"
+        + (f" dask {flows_out['dask']['articles_new']}," if "dask" in flows_out else "")
+        + f" plain {plain_articles};"
         f" flow seconds: threads {thr['seconds']:.2f}, processes {proc['seconds']:.2f},"
-        f" plain {plain_s:.2f}"
+        + (f" dask {flows_out['dask']['seconds']:.2f}," if "dask" in flows_out else "")
+        + f" plain {plain_s:.2f}"
     )
     print(
         "plain stages (s): "
         + ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
         + f"; spaCy model load {fl['model_load_s']:.1f} s (before timings),"
-        f" pool start-up {fl['pool_startup_s']:.1f} s, harness start-up {harness_s:.1f} s"
+        + (f" Dask cluster start-up {cluster_s:.1f} s (not timed)," if cluster_s else "")
+        + f" pool start-up {fl['pool_startup_s']:.1f} s, harness start-up {harness_s:.1f} s"
         " (not timed)"
     )
     for kind, out in flows_out.items():
@@ -585,6 +651,11 @@ def main() -> None:
             "cycle_threads_per_s": round(cycle1, 2),
             "cycle_processes_2_per_s": round(cycle2, 2),
             "plain_per_s": round(rate(plain_articles, plain_s), 2),
+            **(
+                {"cycle_dask_warm_2_per_s": round(rate(n_dask, flows_out["dask"]["seconds"]), 2)}
+                if (n_dask := flows_out.get("dask", {}).get("articles_new"))
+                else {}
+            ),
         },
         "cpu_ms": {
             "trafilatura_per_page": round(traf_cpu_ms, 1),

@@ -28,7 +28,7 @@ SCRIPTS = [
     ("bench_dedup.py", [], ["--smoke"], "dedup"),
     ("bench_views.py", [], ["--smoke"], "views"),
     ("bench_load.py", [], ["--smoke"], "load"),
-    ("bench_pipeline.py", [], ["--smoke"], "pipeline"),
+    ("bench_pipeline.py", ["--dask"], ["--smoke"], "pipeline"),
     ("eval_near_duplicates.py", [], [], None),
     ("eval_stories.py", STORIES_JSON, STORIES_JSON, "stories"),
     ("eval_entities.py", [], [], "entities"),
@@ -77,6 +77,11 @@ def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
                     f"{rates['extract_ner_2core_warm_per_s']}",
                 ),
                 ("full cycle, 2 processes: articles/s", f"{rates['cycle_processes_2_per_s']}"),
+                *(
+                    [("full cycle, warm Dask cluster: articles/s", f"{rates[key]}")]
+                    if (key := "cycle_dask_warm_2_per_s") in rates
+                    else []
+                ),
                 (
                     "overhead vs warm floor / with start-up: %",
                     f"{overhead['vs_warm_floor']} / {overhead['vs_floor_with_startup']}",

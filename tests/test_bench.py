@@ -13,21 +13,29 @@ from .conftest import ROOT
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("script", "expected"),
+    ("script", "args", "expected"),
     [
-        ("bench_polling.py", ["second cycle <= 10 s: PASS", "flow 2"]),
-        ("bench_dedup.py", ["assigned to stories in <= 2 s: PASS"]),
-        ("bench_views.py", ["goal every view <= 300 ms: PASS", "trend refresh"]),
-        ("bench_load.py", ["rows/s", "same ids: True"]),
+        ("bench_polling.py", [], ["second cycle <= 10 s: PASS", "flow 2"]),
+        ("bench_dedup.py", [], ["assigned to stories in <= 2 s: PASS"]),
+        ("bench_views.py", [], ["goal every view <= 300 ms: PASS", "trend refresh"]),
+        ("bench_load.py", [], ["rows/s", "same ids: True"]),
         (
             "bench_pipeline.py",
-            ["articles stored: threads 40", "flow phases, processes", "cpu ", "goal Prefect cost"],
+            ["--dask"],
+            [
+                "articles stored: threads 40 (",
+                ", processes 40, dask 40, plain 40;",
+                "flow phases, processes",
+                "flow phases, dask",
+                "cpu ",
+                "goal Prefect cost",
+            ],
         ),
     ],
 )
-def test_benchmark_runs_at_smoke_size(script, expected):
+def test_benchmark_runs_at_smoke_size(script, args, expected):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
+        [sys.executable, str(ROOT / "bench" / script), "--smoke", *args],
         capture_output=True,
         text=True,
         timeout=600,

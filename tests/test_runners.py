@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
+from dask import config as dask_config
+from distributed import Client
 
 from flows import runners
 from flows.poll import poll_feeds, process_batch, warm_worker
@@ -41,10 +47,58 @@ def cycle(site, corpus, tmp_path, name: str, runner: dict) -> list[tuple]:
         return con.execute(ROWS).fetchall()
 
 
+@contextmanager
+def dask_cluster_as_deployed(folder: Path) -> Iterator[str]:
+    """`dask scheduler` and one `dask worker` started as deploy/README.md says (step 3):
+    configured by deploy/dask, flows/preload.py preloaded, one thread; the scheduler's
+    address."""
+    env = {**os.environ, "DASK_CONFIG": str(ROOT / "deploy" / "dask"), "PYTHONPATH": str(ROOT)}
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)  # as a fresh shell has it
+    scheduler_file = folder / "scheduler.json"
+    dask = str(Path(sys.executable).with_name("dask"))  # the venv's `dask` command
+    commands = {
+        "scheduler": [dask, "scheduler", "--port", "0"],
+        "worker": [dask, "worker", "--nthreads", "1", "--preload", "flows.preload"],
+    }
+    started = [
+        subprocess.Popen(
+            [*command, "--dashboard-address", ":0", "--scheduler-file", str(scheduler_file)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / f"dask-{name}.log").open("wb"),
+        )
+        for name, command in commands.items()
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _worker_state() -> dict:
+    import sys
+
+    return {
+        "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "preload": "flows.preload" in sys.modules,
+    }
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_processes_and_a_two_worker_dask_cluster_give_the_same_rows_as_threads(tmp_path):
-    # One site for all three runs: article ids derive from the URLs, port included.
+def test_processes_and_dask_clusters_give_the_same_rows_as_threads(tmp_path, monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    # One site for every run: article ids derive from the URLs, port included.
     with serve_corpus(0) as (site, corpus):
         threads = cycle(site, corpus, tmp_path, "threads", {"kind": "threads"})
         assert len(threads) == 45 and all(row[6] for row in threads if row[1] == "page")
@@ -53,6 +107,27 @@ def test_processes_and_a_two_worker_dask_cluster_give_the_same_rows_as_threads(t
             == threads
         )
         assert cycle(site, corpus, tmp_path, "dask", {"kind": "dask", "workers": 2}) == threads
+        with dask_cluster_as_deployed(tmp_path) as address:
+            remote = {"kind": "dask", "dask_address": address}
+            assert cycle(site, corpus, tmp_path, "remote", remote) == threads
+            with Client(address) as client:
+                states = list(client.run(_worker_state).values())
+    # Dask's own default would be "65536" (flows/runners.py, DASK_WORKER_CONFIG).
+    assert states == [{"malloc_trim": None, "blas_threads": "1", "preload": True}]
+
+
+def test_newsmons_local_dask_cluster_keeps_glibcs_malloc_trimming(monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with (
+        runners.local_dask_cluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        states = list(client.run(_worker_state).values())
+    assert [(s["malloc_trim"], s["blas_threads"]) for s in states] == [(None, "1")]
+    # what Dask's own configuration would have set
+    assert dask_config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
 
 
 def _started(folder: str) -> None:
