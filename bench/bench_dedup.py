@@ -162,6 +162,7 @@ def main() -> int:
         for a in batch:  # as the pipeline does, in the per-article analysis before loading
             a.story_features = stories.features(a.title, a.text)
         twin = copy.deepcopy(batch)
+        dedup.band_keys("warm up")  # datasketch is imported at first use: once a process
         with warehouse.connect(db) as con:
             story_count, open_count = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE last_seen_at >= ?) FROM stories",
@@ -179,6 +180,12 @@ def main() -> int:
             pipeline.assign_stories(con, twin, StorySettings())
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
+            # What every run pays after its load: the analysts' snapshot is a copy of the
+            # whole file (warehouse.refresh_snapshot), so it grows with the warehouse.
+            started = time.perf_counter()
+            warehouse.refresh_snapshot(con, db)
+            snapshot_s = time.perf_counter() - started
+        file_mib = db.stat().st_size / 2**20
         marked = {m: n for m, n in sorted(found.by_method.items())}
     figures = {
         "stored": args.stored,
@@ -191,6 +198,8 @@ def main() -> int:
         "stories_open": open_count,
         "total_seconds": round(dedup_s + stories_s, 3),
         "python_peak_mib": round(peak / 2**20, 1),
+        "snapshot_refresh_seconds": round(snapshot_s, 3),
+        "warehouse_mib": round(file_mib, 1),
         "duplicates": marked,
         "planted": dict(planted),
         "machine": {
@@ -210,6 +219,10 @@ def main() -> int:
     print(f"  together          {dedup_s + stories_s:7.3f} s")
     print(f"  python peak       {figures['python_peak_mib']:7.1f} MiB during the batch step")
     print(f"  duplicates found  {marked}  (planted: {dict(planted)})")
+    print(
+        f"  snapshot refresh  {snapshot_s:7.3f} s  (checkpoint and copy of the {file_mib:,.0f} MiB"
+        " warehouse, after each run's load)"
+    )
     total = dedup_s + stories_s
     print(
         f"goal: deduplicated and assigned to stories in <= 2 s: {'PASS' if total <= 2 else 'FAIL'} ({total:.2f} s)"

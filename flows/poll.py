@@ -135,6 +135,7 @@ def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
         extracted = extract.extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/talks")
         text = entities.article_text("Talks open in Istanbul", extracted and extracted.text)
         list(entities.analyser_for(topics, nlp).analyse([text], [_now().date()]))
+        dedup.band_keys(dedup.normalise_text(text))  # imports datasketch
     except Exception as exc:
         # Only a head start: the worker must survive to take its batches, whose task then
         # fails with the same error in the run's log (a failing initializer would instead

@@ -36,13 +36,15 @@ def test_a_broken_file_exits_2_names_path_and_line_and_writes_nothing(tmp_path, 
     assert list(tmp_path.iterdir()) == [bad]
 
 
-def test_library_modules_do_not_import_prefect():
+def test_library_modules_do_not_import_prefect_nor_the_minhash_package():
+    # datasketch imports scipy (~0.35 s): loaded at the first text hashed, not by every command
     code = (
         "import sys, newsmon.cli, newsmon.config, newsmon.fetch, newsmon.feeds, newsmon.extract, "
-        "newsmon.dedup, newsmon.warehouse, newsmon.demo; print('prefect' in sys.modules)"
+        "newsmon.dedup, newsmon.warehouse, newsmon.demo, newsmon.queries, newsmon.report; "
+        "print('prefect' in sys.modules, 'datasketch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
 
 
 @pytest.mark.slow

@@ -159,6 +159,7 @@ def _what_the_worker_has(folder: str) -> None:
         "task_engine": "prefect.task_engine" in sys.modules,
         "preload": "flows.preload" in sys.modules,
         "shared_tls": type(orchestration.ssl).__name__ == "_SharedVerifiedContexts",
+        "minhash": "datasketch" in sys.modules,  # imported at first use (newsmon.dedup)
     }
     (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(loaded))
 
@@ -172,7 +173,8 @@ def test_process_workers_fork_with_the_model_and_prefects_task_engine_loaded(tmp
         while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
     found = [json.loads(p.read_text()) for p in tmp_path.iterdir()]
-    assert found == [{"model": True, "task_engine": True, "preload": True, "shared_tls": True}] * 2
+    loaded = {"model": True, "task_engine": True, "preload": True, "shared_tls": True}
+    assert found == [{**loaded, "minhash": True}] * 2
 
 
 def test_prefects_clients_share_one_verified_tls_context_and_nothing_else(monkeypatch):

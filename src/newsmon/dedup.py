@@ -10,9 +10,10 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
-from datasketch import MinHash
 from rapidfuzz import fuzz
 
 from newsmon.config import DedupSettings
@@ -165,8 +166,17 @@ def url_key(url: str | None) -> str | None:
 # Band keys are stored and compared across runs, so every hash here must be stable
 # across processes (no built-in hash()). crc32 is C-fast; MinHash's permutations
 # spread it, and they are computed once, not per article.
-_SEED_SIGNATURE = MinHash(num_perm=NUM_PERM, seed=20250516)
-_PERMUTATIONS, _SCHEME = _SEED_SIGNATURE.permutations, _SEED_SIGNATURE.scheme
+@cache
+def _minhash() -> tuple[type, Any, Any]:
+    """datasketch's MinHash class, and the permutations and scheme of newsmon's seed.
+
+    Imported at first use: the datasketch package imports scipy (about 0.35 s), which a
+    process that never hashes a text (`newsmon query`, `newsmon report`) need not pay.
+    """
+    from datasketch import MinHash
+
+    seed = MinHash(num_perm=NUM_PERM, seed=20250516)
+    return MinHash, seed.permutations, seed.scheme
 
 
 def band_keys(normalised: str) -> list[int]:
@@ -176,8 +186,9 @@ def band_keys(normalised: str) -> list[int]:
         " ".join(words[i : i + SHINGLE_WORDS]).encode()
         for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
     }
-    signature = MinHash(
-        num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=_PERMUTATIONS, scheme=_SCHEME
+    minhash, permutations, scheme = _minhash()
+    signature = minhash(
+        num_perm=NUM_PERM, hashfunc=zlib.crc32, permutations=permutations, scheme=scheme
     )
     signature.update_batch(list(shingles))
     values = signature.hashvalues
