@@ -58,6 +58,21 @@ def test_sql_is_read_only_and_errors_are_one_line(demo_db, capsys):
         assert con.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
 
 
+def test_rows_past_the_limit_are_announced_on_stderr_and_csv_stays_data(demo_db, capsys):
+    sql = ["--sql", "SELECT range AS n FROM range(5)", "--db", str(demo_db)]
+    code, out, err = query(capsys, *sql, "--limit", "3", "--format", "csv")
+    assert code == 0 and out == "n\n0\n1\n2\n"  # Unix lines, no blank line at the end
+    assert "the first 3 rows; --limit N shows more" in err
+    code, out, err = query(capsys, *sql, "--limit", "5", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 5 and err == ""  # exactly the limit: nothing cut
+    code, out, err = query(capsys, *sql, "--limit", "0")
+    assert code == 0 and out.rstrip().endswith("(5 rows)") and err == ""
+    code, out, err = query(capsys, "story_timeline", "--days", "0", "--db", str(demo_db))
+    assert code == 0 and "--limit" not in err  # the demo's timeline is under 200 rows
+    code, _, err = query(capsys, "--db", str(demo_db))
+    assert code == 1 and "give either a query name or --sql" in err
+
+
 def test_the_two_istanbul_rounds_are_different_stories(demo_db):
     with duckdb.connect(str(demo_db), read_only=True) as con:
         rounds = con.execute(

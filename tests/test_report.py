@@ -26,6 +26,14 @@ def test_report_is_self_contained(demo_db, tmp_path):
     assert "Most reported stories" in page and "transmeridian-wire" in page
 
 
+def test_report_days_0_covers_every_day_as_query_does(demo_db, tmp_path):
+    out = tmp_path / "all.html"
+    assert main(["report", "--db", str(demo_db), "--days", "0", "--out", str(out)]) == 0
+    assert "2025-05-10 – 2025-06-05 (all days)" in out.read_text()
+    assert main(["report", "--db", str(demo_db), "--days", "3", "--out", str(out)]) == 0
+    assert "2025-06-03 – 2025-06-05 (the 3 days to the newest with stories)" in out.read_text()
+
+
 @pytest.mark.slow
 def test_report_charts_are_drawn_in_headless_chromium(demo_db, tmp_path):
     from PIL import Image

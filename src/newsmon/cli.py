@@ -136,8 +136,9 @@ def _ago(value, now) -> str:
 def cmd_feeds(args: argparse.Namespace) -> int:
     sources = load_sources(args.sources)
     db = args.db or sources.settings.warehouse
+    wait = sources.settings.lock_wait  # a load under way holds the file for seconds
     if args.enable:
-        with warehouse.connect(db) as con:
+        with warehouse.connect(db, wait=wait) as con:
             if not warehouse.enable_feed(con, args.enable):
                 raise NewsmonError(f"feed {args.enable!r} has never been polled into {db}")
         print(f"feed {args.enable} enabled; it is polled on the next run")
@@ -147,7 +148,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = {}
     if Path(db).exists():
-        with warehouse.connect(db) as con:  # writable: applies pending migrations first
+        # writable: applies pending migrations first (held for milliseconds)
+        with warehouse.connect(db, wait=wait) as con:
             rows = {r["feed_id"]: r for r in warehouse.feed_report(con)}
     table = []
     for feed in sources.feeds:
@@ -200,9 +202,10 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\rreprocessed {done:,} of {total:,} articles", end="", file=sys.stderr, flush=True)
 
-    with warehouse.connect(db) as con:
+    with warehouse.connect(db, wait=sources.settings.lock_wait) as con:
         done = pipeline.reprocess(con, sources, progress=progress)
         entities_count = con.execute("SELECT count(*) FROM entities").fetchall()[0][0]
+        warehouse.refresh_snapshot(con, db)  # what `query` and `report` read
     print(file=sys.stderr)
     print(f"reprocessed {done} articles from stored text; {entities_count} entities in {db}")
     return 0
@@ -216,14 +219,18 @@ def cmd_query(args: argparse.Namespace) -> int:
         db = load_sources(args.sources).settings.warehouse
     if bool(args.name) == bool(args.sql):
         raise NewsmonError(
-            "give a query name or --sql, not both (names: " + ", ".join(sorted(queries.NAMED)) + ")"
+            "give either a query name or --sql (names: " + ", ".join(sorted(queries.NAMED)) + ")"
         )
+    limit = args.limit + 1 if args.limit > 0 else 0  # one more row tells that rows were left out
     with queries.open_for_query(db, args.live) as con:
         if args.sql:
-            columns, rows = queries.run_sql(con, args.sql, args.limit)
+            columns, rows = queries.run_sql(con, args.sql, limit)
         else:
-            columns, rows = queries.run_named(con, args.name, args.days, args.topic, args.limit)
-    print(queries.render(columns, rows, args.format))
+            columns, rows = queries.run_named(con, args.name, args.days, args.topic, limit)
+    cut = 0 < args.limit < len(rows)
+    print(queries.render(columns, rows[: args.limit] if cut else rows, args.format))
+    if cut:  # on stderr: CSV and JSON on stdout stay data
+        print(f"(the first {args.limit} rows; --limit N shows more, 0 all)", file=sys.stderr)
     return 0
 
 
@@ -290,13 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--days",
         type=int,
         default=14,
-        help="the last N days that have data (0: all; default %(default)s)",
+        help="the N calendar days ending on the newest article's day (0: all; default %(default)s)",
     )
     query.add_argument(
         "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
     )
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    query.add_argument("--limit", type=int, default=200)
+    query.add_argument(
+        "--limit", type=int, default=200, help="rows at most (0: all; default %(default)s)"
+    )
     query.add_argument(
         "--live",
         action="store_true",
@@ -308,7 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = commands.add_parser("report", help="write a self-contained HTML report with charts")
     rep.add_argument(
-        "--days", type=int, default=14, help="the last N days that have data (default %(default)s)"
+        "--days",
+        type=int,
+        default=14,
+        help="the N calendar days ending on the newest day with stories (0: all; default %(default)s)",
     )
     rep.add_argument(
         "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
@@ -334,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--port",
         type=int,
         default=8765,
-        help="loopback port (default: %(default)s; 0 = any free port)",
+        help="loopback port (default: %(default)s; 0 = any free port). Article ids derive"
+        " from the URLs, port included: run again on the same port, or 0 into a new --dir",
     )
     demo.set_defaults(func=cmd_demo)
     return parser

@@ -44,7 +44,8 @@ NAMED = {
 def run_named(
     con: duckdb.DuckDBPyConnection, name: str, days: int, topic: str = "*", limit: int = 200
 ) -> tuple[list[str], list[tuple]]:
-    """Rows of a named query: the last `days` days that have data (0: all), for one topic."""
+    """Rows of a named query for one topic: the `days` calendar days ending on the newest
+    article's day (0: all), at most `limit` rows (0: all)."""
     if name not in NAMED:
         raise NewsmonError(f"unknown query {name!r}; choose from: {', '.join(sorted(NAMED))}")
     q = NAMED[name]
@@ -71,7 +72,7 @@ def run_named(
     sql = f"SELECT * FROM {q.view}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {q.order} LIMIT {int(limit)}"
+    sql += f" ORDER BY {q.order}" + (f" LIMIT {int(limit)}" if limit > 0 else "")
     cursor = con.execute(sql, params)
     return [d[0] for d in cursor.description], cursor.fetchall()
 
@@ -79,14 +80,16 @@ def run_named(
 def run_sql(
     con: duckdb.DuckDBPyConnection, sql: str, limit: int = 1000
 ) -> tuple[list[str], list[tuple]]:
-    """Any SQL on a read-only connection (writes fail in DuckDB itself)."""
+    """Any SQL on a read-only connection (writes fail in DuckDB itself); at most `limit`
+    rows (0: all)."""
     try:
         cursor = con.execute(sql)
     except duckdb.Error as exc:
         raise NewsmonError(f"query failed: {exc}") from None
     if cursor.description is None:
         return [], []
-    return [d[0] for d in cursor.description], cursor.fetchmany(limit)
+    rows = cursor.fetchmany(limit) if limit > 0 else cursor.fetchall()
+    return [d[0] for d in cursor.description], rows
 
 
 def open_for_query(db: Path, live: bool = False):
@@ -111,10 +114,10 @@ def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
         )
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
-        return out.getvalue()
+        return out.getvalue().removesuffix("\n")  # print() ends the last line
     cells = [[("" if v is None else str(v)) for v in row] for row in [tuple(columns), *rows]]
     widths = [min(60, max(len(row[i]) for row in cells)) for i in range(len(columns))]
     lines = [

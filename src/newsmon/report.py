@@ -44,6 +44,11 @@ def _period(con: duckdb.DuckDBPyConnection, days: int, topic: str) -> tuple[date
     ]
     if last is None:
         return None
+    if days <= 0:  # all days, as `newsmon query --days 0`
+        first = con.execute(
+            "SELECT min(day) FROM stories_daily WHERE topic = ?", [topic]
+        ).fetchall()[0][0]
+        return first, last
     return last - timedelta(days=days - 1), last
 
 
@@ -227,7 +232,7 @@ td, th {{ border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: le
 </style></head>
 <body>
 <h1>newsmon report</h1>
-<p class="meta">{html.escape(scope)} · {html.escape(span)} (the last {days} days with data) · generated {generated}</p>
+<p class="meta">{html.escape(scope)} · {html.escape(span)} ({"all days" if days <= 0 else f"the {days} days to the newest with stories"}) · generated {generated}</p>
 {"".join(sections)}
 </body></html>
 """
