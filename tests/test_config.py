@@ -101,3 +101,27 @@ def test_relative_warehouse_is_relative_to_the_sources_file(tmp_path: Path):
 def test_missing_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="file not found"):
         load_sources(tmp_path / "absent.yaml")
+
+
+def test_the_readmes_settings_blocks_validate_and_show_the_defaults():
+    import re
+
+    import yaml
+
+    from newsmon.config import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+        if "defaults shown" in block
+    ]
+    assert len(blocks) == 4  # the full example, stories, nlp, polling
+    feeds = "feeds:\n  - {id: a, name: A, url: 'https://a.example/feed'}\n"
+    defaults = Settings().model_dump()
+    for block in blocks:
+        parse_sources(feeds + yaml.safe_dump({"settings": block["settings"]}))  # valid
+        shown = Settings(**block["settings"]).model_dump()
+        for key in block["settings"]:
+            if key != "warehouse":  # relative to the sources file once loaded
+                assert shown[key] == defaults[key], key
