@@ -202,7 +202,9 @@ class RunnerSettings(_Strict):
     # default: the machine's cores; one for threads (the CPU stages hold the GIL)
     workers: int | None = Field(default=None, ge=1)
     dask_address: str | None = None  # e.g. tcp://scheduler.internal:8786
-    auto_min_articles: int = Field(default=200, ge=1)
+    # auto: processes from this many articles in a run. Two forked processes (~3 s to start)
+    # beat one thread from about 75 articles (docs/benchmarks.md, "Small runs").
+    auto_min_articles: int = Field(default=75, ge=1)
 
 
 class Settings(_Strict):
