@@ -7,6 +7,7 @@ import io
 import json
 
 import duckdb
+import pytest
 
 from newsmon.cli import main
 
@@ -71,6 +72,10 @@ def test_rows_past_the_limit_are_announced_on_stderr_and_csv_stays_data(demo_db,
     assert code == 0 and "--limit" not in err  # the demo's timeline is under 200 rows
     code, _, err = query(capsys, "--db", str(demo_db))
     assert code == 1 and "give either a query name or --sql" in err
+    for option in ("--limit", "--days"):  # a typo must not print the whole table
+        with pytest.raises(SystemExit) as exit_:
+            query(capsys, *sql, option, "-20")
+        assert exit_.value.code == 2 and "must be 0 or more, got -20" in capsys.readouterr().err
 
 
 def test_the_two_istanbul_rounds_are_different_stories(demo_db):

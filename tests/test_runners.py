@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 import yaml
 from dask import config as dask_config
 from distributed import Client
+from distributed.utils import json_load_robust
 
 from flows import runners
 from flows.poll import poll_feeds, process_batch, warm_worker
@@ -60,28 +61,51 @@ def dask_cluster_as_deployed(folder: Path) -> Iterator[str]:
         "scheduler": [dask, "scheduler", "--port", "0"],
         "worker": [dask, "worker", "--nthreads", "1", "--preload", "flows.preload"],
     }
-    started = [
-        subprocess.Popen(
-            [*command, "--dashboard-address", ":0", "--scheduler-file", str(scheduler_file)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(folder / f"dask-{name}.log").open("wb"),
-        )
-        for name, command in commands.items()
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
+    with ExitStack() as stack:
+        started: list[subprocess.Popen] = []
+        stack.callback(_stop, started)  # whatever was started, however this ends
+        for name, command in commands.items():
+            log = stack.enter_context((folder / f"dask-{name}.log").open("wb"))
+            started.append(
+                subprocess.Popen(
+                    [
+                        *command,
+                        "--dashboard-address",
+                        ":0",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
+        # waits for the file and for its JSON to be whole (the scheduler writes it in place)
+        address = json_load_robust(str(scheduler_file), timeout=60)["address"]
         with Client(address, timeout=60) as client:
             client.wait_for_workers(1, timeout=60)
         yield address
-    finally:
-        for process in reversed(started):
-            process.terminate()
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in reversed(processes):  # the worker first, then the scheduler
+        process.terminate()
+        try:
             process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Dask's nannies set their workers' variables (OMP_NUM_THREADS=1, ...) in this very
+    process before they start them: no test may leave them to the ones after it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _worker_state() -> dict:

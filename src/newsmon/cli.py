@@ -244,6 +244,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
     parser.add_argument("--version", action="version", version=f"newsmon {__version__}")
@@ -295,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--sql", help="any SQL, run read-only")
     query.add_argument(
         "--days",
-        type=int,
+        type=_count,
         default=14,
         help="the N calendar days ending on the newest article's day (0: all; default %(default)s)",
     )
@@ -304,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.add_argument(
-        "--limit", type=int, default=200, help="rows at most (0: all; default %(default)s)"
+        "--limit", type=_count, default=200, help="rows at most (0: all; default %(default)s)"
     )
     query.add_argument(
         "--live",
@@ -318,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep = commands.add_parser("report", help="write a self-contained HTML report with charts")
     rep.add_argument(
         "--days",
-        type=int,
+        type=_count,
         default=14,
         help="the N calendar days ending on the newest day with stories (0: all; default %(default)s)",
     )
