@@ -66,21 +66,11 @@ def dask_cluster_as_deployed(folder: Path) -> Iterator[str]:
         stack.callback(_stop, started)  # whatever was started, however this ends
         for name, command in commands.items():
             log = stack.enter_context((folder / f"dask-{name}.log").open("wb"))
-            started.append(
-                subprocess.Popen(
-                    [
-                        *command,
-                        "--dashboard-address",
-                        ":0",
-                        "--scheduler-file",
-                        str(scheduler_file),
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=log,
-                )
+            command += ["--dashboard-address", ":0", "--scheduler-file", str(scheduler_file)]
+            popen = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
             )
+            started.append(popen)
         # waits for the file and for its JSON to be whole (the scheduler writes it in place)
         address = json_load_robust(str(scheduler_file), timeout=60)["address"]
         with Client(address, timeout=60) as client:
