@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--days",
         type=_count,
         default=14,
-        help="the N calendar days ending on the newest day with stories (0: all; default %(default)s)",
+        help="the N calendar days ending on the newest day with stories"
+        " (0: all; default %(default)s)",
     )
     rep.add_argument(
         "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"

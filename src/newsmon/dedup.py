@@ -170,8 +170,9 @@ def url_key(url: str | None) -> str | None:
 def _minhash() -> tuple[type, Any, Any]:
     """datasketch's MinHash class, and the permutations and scheme of newsmon's seed.
 
-    Imported at first use: the datasketch package imports scipy (about 0.35 s), which a
-    process that never hashes a text (`newsmon query`, `newsmon report`) need not pay.
+    Imported at first use: the datasketch package imports scipy (about 0.35 s in a one-off
+    import timing), which a process that never hashes a text (`newsmon query`, `newsmon
+    report`) need not pay.
     """
     from datasketch import MinHash
 

@@ -219,6 +219,7 @@ def build(con: duckdb.DuckDBPyConnection, days: int = 14, topic: str = "*") -> s
     )
     scope = "all articles" if topic == "*" else f"topic {topic}"
     span = f"{period[0]} – {period[1]}" if period else "no data"
+    period_text = "all days" if days <= 0 else f"the {days} days to the newest with stories"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>newsmon report — {html.escape(scope)}</title>
@@ -232,7 +233,7 @@ td, th {{ border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: le
 </style></head>
 <body>
 <h1>newsmon report</h1>
-<p class="meta">{html.escape(scope)} · {html.escape(span)} ({"all days" if days <= 0 else f"the {days} days to the newest with stories"}) · generated {generated}</p>
+<p class="meta">{html.escape(scope)} · {html.escape(span)} ({period_text}) · generated {generated}</p>
 {"".join(sections)}
 </body></html>
 """
