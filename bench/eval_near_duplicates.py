@@ -9,7 +9,12 @@ Two sets:
   true pairs are in-place updates — the same Sky News article id at the end of the URL
   under a new headline. Every other predicted pair counts against precision.
 
-Goal: precision 1.0 and recall at least 0.95 on both.
+Each set is run twice: as published, and with colliding ids — every page's URL rewritten
+to end in the same number (`-0028`), as on the site of issue 17 that names pages
+`…/assault-0028` and `…/threaten-0028`. The URL id then puts every two pages of a host
+side by side, and only their text may tell an update in place from another article.
+
+Goal: precision 1.0 and recall at least 0.95 on all four.
 
     .venv/bin/python bench/eval_near_duplicates.py [--json PATH]
 """
@@ -25,10 +30,11 @@ import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from newsmon import pipeline, warehouse
 from newsmon.config import DedupSettings, Feed
-from newsmon.demo.corpus import load_corpus, render_feed, render_page
+from newsmon.demo.corpus import Corpus, load_corpus, render_feed, render_page
 from newsmon.extract import Article, build_articles
 from newsmon.feeds import Entry, article_id, canonical_url, entry_identity, parse_feed
 from newsmon.fetch import FetchResult
@@ -38,6 +44,16 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 BASE = "http://demo.example"
+COLLIDING_ID = "0028"
+# The article id at the end of a path, and a file extension after it.
+_PATH_ID = re.compile(r"^(.*?)(?:[-_]\d{4,})?(\.[a-z]{2,5})?/?$")
+
+
+def colliding_url(url: str, number: str = COLLIDING_ID) -> str:
+    """The URL with its path ending in `number` instead of its own id (or with it appended)."""
+    parts = urlsplit(url)
+    stem, ext = _PATH_ID.match(parts.path).groups()
+    return urlunsplit(parts._replace(path=f"{stem}-{number}{ext or ''}"))
 
 
 def _pairs(groups: dict[str, set[str]]) -> set[frozenset[str]]:
@@ -78,15 +94,16 @@ def _score(truth: set[frozenset[str]], canonical: dict[str, str]) -> dict:
         "predicted_pairs": len(predicted),
         "precision": round(len(hit) / len(predicted), 4) if predicted else 1.0,
         "recall": round(len(hit) / len(truth), 4) if truth else 1.0,
+        "articles": len(canonical),
+        "marked_duplicate": sum(member != root for member, root in canonical.items()),
         "false_pairs": sorted(sorted(p) for p in predicted - truth)[:10],
         "missed_pairs": sorted(sorted(p) for p in truth - predicted)[:10],
     }
 
 
-def evaluate_demo(settings: DedupSettings | None = None) -> dict:
-    """Near-duplicate pairs on the demo corpus, through rendering and extraction."""
-    settings = settings or DedupSettings()
-    corpus = load_corpus()
+def demo_articles(corpus: Corpus) -> tuple[list[Article], dict[str, str]]:
+    """The corpus's articles as the pipeline builds them (feeds parsed, pages extracted), and
+    corpus id -> article_id."""
     entries: list[Entry] = []
     ids: dict[str, str] = {}
     pages: dict[str, FetchResult] = {}
@@ -106,7 +123,21 @@ def evaluate_demo(settings: DedupSettings | None = None) -> dict:
             content=page.body,
             error=None if page.status == 200 else f"HTTP {page.status}",
         )
-    articles = build_articles(entries, pages, 200)
+    return build_articles(entries, pages, 200), ids
+
+
+def evaluate_demo(settings: DedupSettings | None = None, colliding: bool = False) -> dict:
+    """Near-duplicate pairs on the demo corpus, through rendering and extraction.
+
+    `colliding`: every page's path ends in the same number (the demo outlets share one host).
+    """
+    settings = settings or DedupSettings()
+    corpus = load_corpus()
+    if colliding:
+        for a in corpus.articles:
+            a.path = urlsplit(colliding_url(BASE + a.path)).path
+        assert len({a.path for a in corpus.articles}) == len(corpus.articles)
+    articles, ids = demo_articles(corpus)
     groups: dict[str, set[str]] = {}
     parent = {a.id: (a.syndicated_from or a.update_of) for a in corpus.articles}
     for a in corpus.articles:
@@ -122,8 +153,13 @@ def evaluate_demo(settings: DedupSettings | None = None) -> dict:
 _SKY_ID = re.compile(r"news\.sky\.com/story/.*-(\d{6,})/?$")
 
 
-def evaluate_rss_may2025(settings: DedupSettings | None = None) -> dict | None:
-    """Near-duplicate pairs on real feed entries of May 2025 (None when the data is absent)."""
+def evaluate_rss_may2025(
+    settings: DedupSettings | None = None, colliding: bool = False
+) -> dict | None:
+    """Near-duplicate pairs on real feed entries of May 2025 (None when the data is absent).
+
+    `colliding`: every URL ends in the same number; the true pairs stay the Sky updates.
+    """
     path = SHARED / "rss_may2025" / "entries.jsonl"
     if not path.exists():
         return None
@@ -132,7 +168,8 @@ def evaluate_rss_may2025(settings: DedupSettings | None = None) -> dict | None:
     seen = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        canonical = canonical_url(row["link"])
+        link = colliding_url(row["link"]) if colliding else row["link"]
+        canonical = canonical_url(link)
         identity = entry_identity("rss", None, canonical, row.get("title"), None)
         aid = article_id(identity)
         if aid in seen:
@@ -146,7 +183,7 @@ def evaluate_rss_may2025(settings: DedupSettings | None = None) -> dict | None:
             Article(
                 article_id=aid,
                 feed_id="rss",
-                url=row["link"],
+                url=link,
                 canonical_url=canonical,
                 title=row.get("title"),
                 summary=row.get("description"),
@@ -161,23 +198,27 @@ def evaluate_rss_may2025(settings: DedupSettings | None = None) -> dict | None:
         groups[f"sky#{match[1]}" if match else aid].add(aid)
     with tempfile.TemporaryDirectory() as tmp:
         canonical = _load_by_day(articles, Path(tmp) / "w.duckdb", settings)
-    result = _score(_pairs(groups), canonical)
-    result["articles"] = len(articles)
-    return result
+    return _score(_pairs(groups), canonical)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    results = {"demo corpus": evaluate_demo(), "rss_may2025": evaluate_rss_may2025()}
-    print(f"{'set':14} {'true':>5} {'found':>6} {'precision':>9} {'recall':>7}")
+    results = {
+        "demo corpus": evaluate_demo(),
+        "demo, colliding ids": evaluate_demo(colliding=True),
+        "rss_may2025": evaluate_rss_may2025(),
+        "rss, colliding ids": evaluate_rss_may2025(colliding=True),
+    }
+    print(f"{'set':19} {'true':>5} {'found':>6} {'precision':>9} {'recall':>7}  duplicates")
     for name, r in results.items():
         if r is None:
-            print(f"{name:14} skipped (../shared/data absent)")
+            print(f"{name:19} skipped (../shared/data absent)")
             continue
         print(
-            f"{name:14} {r['true_pairs']:5} {r['predicted_pairs']:6} {r['precision']:9.3f} {r['recall']:7.3f}"
+            f"{name:19} {r['true_pairs']:5} {r['predicted_pairs']:6} "
+            f"{r['precision']:9.3f} {r['recall']:7.3f}  {r['marked_duplicate']}/{r['articles']}"
         )
         for pair in r["false_pairs"]:
             print(f"   false pair: {pair}")

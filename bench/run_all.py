@@ -30,9 +30,11 @@ SCRIPTS = [
     ("bench_load.py", [], ["--smoke"], "load"),
     ("bench_pipeline.py", ["--dask"], ["--smoke"], "pipeline"),
     ("eval_near_duplicates.py", [], [], None),
+    ("eval_url_updates.py", [], [], "url_updates"),
     ("eval_stories.py", STORIES_JSON, STORIES_JSON, "stories"),
     ("eval_entities.py", [], [], "entities"),
     ("eval_developments.py", [], [], "developments"),
+    ("soak.py", [], ["--smoke"], "soak"),
 ]
 
 
@@ -102,12 +104,39 @@ def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
                         value += f" / {100 * fig['merged_pairs']:.1f}"
                     rows.append((label, value))
             return rows
+        if stem == "url_updates":
+            kept, rejected = data["updates_kept"], data["different_rejected"]
+            return [
+                (
+                    f"URL-id updates kept / other pairs apart (at {data['threshold']:g})",
+                    f"{kept[0]}/{kept[1]} / {rejected[0]:,}/{rejected[1]:,}",
+                )
+            ]
         if stem == "entities":
             return [
                 (
                     "NER+pipeline on the demo: articles/s (1 process)",
                     f"{data['speed']['pipeline_p1']:.1f}",
                 )
+            ]
+        if stem == "soak":
+            growth, stored = data["growth"], data["warehouse"]
+            twice = stored["urls_stored_twice"] + stored["rows"] - stored["distinct_ids"]
+            return [
+                (
+                    "processes left / pipes held open / runs failed",
+                    f"{data['leftover_processes']} / {data['pipes_held_open']} / "
+                    f"{data['runs_failed']} ({data['cycles']} cycles)",
+                ),
+                (
+                    "articles stored twice / staged batches left",
+                    f"{twice} / {len(data['staging_left'])}",
+                ),
+                (
+                    "soak process, first -> last fifth: fds / RSS MiB",
+                    f"{growth['fds'][0]:g} -> {growth['fds'][1]:g}"
+                    f" / {growth['rss_mib'][0]:g} -> {growth['rss_mib'][1]:g}",
+                ),
             ]
         if stem == "developments":
             test = data["test"]

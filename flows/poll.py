@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
+from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows import runners
@@ -238,10 +239,14 @@ def publish_summary(db: Path, run_id: str) -> None:
 
 
 @flow(name="poll_feeds", log_prints=True)
-def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool = False) -> dict:
+def poll_feeds(
+    sources: str = "sources.yaml", db: str | None = None, force: bool = False
+) -> dict | State:
     """Poll the feeds that are due, fetch and extract new articles, and load them into DuckDB.
 
-    `force` polls every enabled feed now, whatever its schedule says.
+    `force` polls every enabled feed now, whatever its schedule says. A cycle in which
+    feeds were due and none could be polled ends Failed (the feeds' errors in its message),
+    after storing what it learnt.
     """
     logger = get_run_logger()
     config = load_sources(sources)
@@ -330,4 +335,11 @@ def poll_feeds(sources: str = "sources.yaml", db: str | None = None, force: bool
     result["warehouse"] = str(db_path)
     result["duplicates_by_method"] = by_method
     result["outcome"] = outcome
+    result["failed"] = summary.total_failure(statuses)
+    result["feed_errors"] = {s.feed_id: s.error for s in statuses if s.status == "error"}
+    if result["failed"]:
+        # What the run learnt (every feed's error and backoff) is stored; the run itself
+        # failed, and says so in the UI and in `newsmon run`'s exit code.
+        logger.error(result["failed"])
+        return Failed(message=result["failed"], data=result)
     return result

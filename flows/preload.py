@@ -9,6 +9,26 @@ names another model only loads it in each worker, as it would without this.
 """
 
 import logging
+import os
+import sys
+
+from flows.runners import exit_with
+
+
+def _imported_by_a_forkserver() -> bool:
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "multiprocessing.forkserver":
+            return True
+        frame = frame.f_back
+    return False
+
+
+# The forkserver ends with the process that started it, even one killed with SIGKILL, which
+# cannot tell it to (its workers watch that process too: flows/runners.py, exit_with).
+# Dask workers preload this module too; their nannies look after them.
+if _imported_by_a_forkserver():
+    exit_with(os.getppid())
 
 try:
     import spacy  # noqa: F401

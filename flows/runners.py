@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import select
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -178,7 +180,9 @@ def task_runner(
         return ThreadPoolTaskRunner(max_workers=workers)
     if kind == "processes":
         return WarmProcessPoolTaskRunner(
-            max_workers=workers, initializer=warm_up, initargs=warm_up_args
+            max_workers=workers,
+            initializer=start_worker,
+            initargs=(os.getpid(), warm_up, warm_up_args),
         )
     from prefect_dask import DaskTaskRunner  # only installs that use Dask need it
 
@@ -188,6 +192,68 @@ def task_runner(
         cluster_class=local_dask_cluster,
         cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True},
     )
+
+
+def stop_process_helpers() -> None:
+    """Stop this process's forkserver and resource tracker, if it started them.
+
+    Both are kept for the process's life (later pools fork at once), and both end by
+    themselves when it exits, but only after a second or so of interpreter teardown, holding
+    the caller's stdout and stderr meanwhile. A one-run process (`newsmon run`) stops them
+    before it exits, so that its pipes close with it.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+        try:
+            helper._stop()
+        except Exception as exc:  # already gone, or a Python without the method
+            log.debug("stopping %s: %s", type(helper).__name__, exc)
+
+
+def start_worker(
+    owner: int, warm_up: Callable[..., None] | None, warm_up_args: tuple[Any, ...]
+) -> None:
+    """A process worker's start: end with the run's process `owner` (`exit_with`), then
+    `warm_up(*warm_up_args)`."""
+    exit_with(owner)
+    if warm_up is not None:
+        warm_up(*warm_up_args)
+
+
+def exit_with(owner: int) -> None:
+    """End this process as soon as process `owner` ends, however it ends.
+
+    A worker forks from the forkserver, not from the run's process, and holds the
+    forkserver's "alive" pipe open (that is how a forkserver outlives its workers): when
+    the run's process is killed with SIGKILL, nothing tells the worker, and worker and
+    forkserver would wait for each other for ever. A thread waits on a pidfd of the run's
+    process (Linux 5.3+; elsewhere it checks once a second) and ends the worker when it ends.
+    """
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(owner)
+        except ProcessLookupError:
+            os._exit(1)
+        except (OSError, AttributeError):  # no pidfd here: poll
+            while _alive(owner):
+                time.sleep(1.0)
+            os._exit(1)
+        select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="newsmon-exit-with-run", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def local_dask_cluster(**kwargs: Any) -> Any:

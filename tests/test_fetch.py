@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 
 import pytest
@@ -116,3 +117,136 @@ def test_a_page_that_never_ends_times_out(site):
 def test_server_errors_are_data_not_exceptions(site, status):
     site.routes["/e"] = Response(b"oops", status)
     assert get(site.url("/e")).error == f"HTTP {status}"
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_connection_refused_is_named_and_temporary():
+    result = get(f"http://127.0.0.1:{_closed_port()}/a")
+    assert (result.error, result.error_kind) == ("connection refused", "temporary")
+
+
+@pytest.mark.parametrize(("allow", "kind"), [(True, "temporary"), (False, "hard")])
+def test_dns_failure_is_named(allow, kind):
+    # With private networks allowed the name is resolved only when connecting (httpx);
+    # otherwise by the address check before it. The kinds are what they were.
+    result = get("http://nosuchhost.invalid/a", allow=allow)
+    assert result.error.startswith("DNS lookup failed for nosuchhost.invalid"), result.error
+    assert result.error_kind == kind
+
+
+def test_a_silent_server_is_a_read_timeout(site):
+    def silent(h):
+        h.send_response(200)
+        h.send_header("Content-Length", "100")
+        h.end_headers()
+        h.wfile.flush()
+        time.sleep(2)
+
+    site.routes["/silent"] = silent
+    result = get(site.url("/silent"), HttpSettings(read_timeout=0.5, total_timeout=5))
+    assert (result.error, result.error_kind) == ("read timed out after 0.5s", "temporary")
+
+
+def test_server_error_kind_stays_soft(site):
+    site.routes["/e"] = Response(b"oops", 503)
+    assert get(site.url("/e")).error_kind == "soft"
+
+
+# robots.txt as RFC 9309 reads it: 2xx rules, 4xx "no file" (all allowed),
+# 5xx or unreachable "not now" (temporary, never a refusal).
+
+PAGE = Response(b"<p>page</p>")
+
+
+def robots_get(*urls, http=FAST):
+    results = fetch_all(urls, http, allow_private_networks=True, robots_txt=True)
+    return results[0] if len(urls) == 1 else results
+
+
+def page_paths(site) -> list[str]:
+    return [path for path, _ in site.requests if path != "/robots.txt"]
+
+
+def test_robots_txt_missing_allows_everything(site):
+    site.routes["/a"] = PAGE  # /robots.txt is not routed: 404
+    result = robots_get(site.url("/a"))
+    assert result.ok and result.content == b"<p>page</p>"
+    assert [path for path, _ in site.requests] == ["/robots.txt", "/a"]
+
+
+def test_a_disallow_rule_is_a_hard_refusal(site):
+    site.routes["/robots.txt"] = Response(
+        b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    site.routes["/public"] = site.routes["/private/b"] = PAGE
+    public, private = robots_get(site.url("/public"), site.url("/private/b"))
+    assert public.ok
+    assert (private.error, private.error_kind) == ("disallowed by robots.txt", "hard")
+    assert page_paths(site) == ["/public"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_robots_txt_server_error_means_not_now(site, status):
+    site.routes["/robots.txt"] = Response(b"busy", status)
+    site.routes["/a"] = site.routes["/b"] = PAGE
+    results = robots_get(site.url("/a"), site.url("/b"))
+    for result in results:
+        assert (result.error, result.error_kind) == (f"robots.txt: HTTP {status}", "temporary")
+        assert result.status is None and result.content is None
+    assert page_paths(site) == []  # nothing fetched from the site
+    assert [path for path, _ in site.requests] == ["/robots.txt"]  # read once
+
+
+def test_robots_txt_connection_refused_means_not_now():
+    result = robots_get(f"http://127.0.0.1:{_closed_port()}/a")
+    assert result.error == "robots.txt unreachable: connection refused"
+    assert result.error_kind == "temporary"
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_robots_txt_dns_failure_means_not_now(allow):
+    result = fetch_all(
+        ["http://nosuchhost.invalid/a"], FAST, allow_private_networks=allow, robots_txt=True
+    )[0]
+    assert result.error.startswith(
+        "robots.txt unreachable: DNS lookup failed for nosuchhost.invalid"
+    ), result.error
+    assert result.error_kind == "temporary"
+
+
+def test_robots_txt_timeout_means_not_now_and_is_not_the_page_timing_out(site):
+    def slow(h):
+        time.sleep(1.5)
+        h.send_response(200)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    site.routes["/robots.txt"] = slow
+    site.routes["/a"] = PAGE
+    result = robots_get(site.url("/a"), http=HttpSettings(read_timeout=0.5, total_timeout=5))
+    assert result.error == "robots.txt unreachable: read timed out after 0.5s"
+    assert result.error_kind == "temporary" and page_paths(site) == []
+
+
+def test_robots_txt_redirect_loop_counts_as_no_file(site):
+    # RFC 9309 2.3.1.2: after too many redirects robots.txt may be taken as unavailable.
+    site.routes["/robots.txt"] = Response(b"", 302, headers={"Location": "/robots.txt"})
+    site.routes["/a"] = PAGE
+    assert robots_get(site.url("/a")).ok
+
+
+def test_a_long_robots_txt_is_read_up_to_the_cap(site):
+    # RFC 9309 2.5: a parser may stop at a size limit; the rules before it still count.
+    rules = b"User-agent: *\nDisallow: /private/\n" + b"# padding\n" * 20_000
+    site.routes["/robots.txt"] = Response(rules, content_type="text/plain")
+    site.routes["/public"] = site.routes["/private/b"] = PAGE
+    public, private = robots_get(
+        site.url("/public"), site.url("/private/b"), http=HttpSettings(max_body_bytes=100_000)
+    )
+    assert public.ok and private.error == "disallowed by robots.txt"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from rapidfuzz import fuzz
 
 from bench.eval_near_duplicates import evaluate_demo, evaluate_rss_may2025
+from bench.eval_url_updates import demo_sets, rss_sets
 from newsmon import pipeline, warehouse
 from newsmon.config import DedupSettings
-from newsmon.dedup import band_keys, normalise_text, url_key
+from newsmon.dedup import band_keys, normalise_text, update_score, url_key
 from newsmon.extract import Article
 
 from .conftest import shared_data
@@ -26,6 +28,39 @@ OTHER = (
     "presidential runoff with just under fifty-one percent of the vote, a narrow defeat for the "
     "liberal mayor of the capital and a setback for the governing coalition of Donald Tusk, whose "
     "reform plans now face a president able to veto legislation passed by parliament in the years ahead."
+)
+
+# Court reports of an invented local paper that numbers its pages per section, so two
+# different cases end in the same number (issue 17: `…/assault-0028`, `…/threaten-0028`).
+RECORDER = "https://recorder.example/courts/"
+ASSAULT = (
+    "Harriet Vane, 34, of Quarry Lane, admitted assaulting a doorman outside the Anchor nightclub "
+    "in Millbrook High Street in March when she appeared before magistrates on Tuesday. The court "
+    "heard that the doorman, who had refused her entry, was punched twice and needed stitches to a "
+    "cut above his eye. Her solicitor said she had been drinking since the afternoon and was "
+    "ashamed of what she had done. Magistrates adjourned the case for reports and released her on "
+    "bail until sentencing next month."
+)
+THREATS = (
+    "A retired bus driver from Elm Row denied sending threatening letters to his neighbour over a "
+    "long dispute about a boundary hedge. Peter Wimsey, 67, told Millbrook magistrates on Tuesday "
+    "that he had written to the family only to ask them to trim the hedge, and that the letters "
+    "produced by the prosecution were not his. The neighbour's wife said she had been too "
+    "frightened to leave the house after the third letter arrived. The trial was set for July and "
+    "Mr Wimsey was released on unconditional bail."
+)
+BURGLARY = (  # a feed summary: shorter than min_chars
+    "Two teenagers were cautioned after a break-in at the Millbrook allotment sheds, where tools "
+    "worth 400 pounds were taken, police said on Tuesday."
+)
+# The assault report updated in place: new headline and opening, sentence added, same id.
+SENTENCED = (
+    "Harriet Vane, 34, of Quarry Lane, was given a twelve-week suspended sentence on Tuesday "
+    "afternoon after admitting assaulting a doorman outside the Anchor nightclub in Millbrook High "
+    "Street in March. The court heard that the doorman, who had refused her entry, was punched "
+    "twice and needed stitches to a cut above his eye. Her solicitor said she had been drinking "
+    "since the afternoon and was ashamed of what she had done. She must also pay the doorman 300 "
+    "pounds in compensation and complete 80 hours of unpaid work, the chairman of the bench said."
 )
 
 
@@ -149,13 +184,82 @@ def test_short_texts_only_match_by_url_id(tmp_path):
     assert links["v2"] == "v1" and links["x"] is None
 
 
-def test_demo_corpus_floor():
-    result = evaluate_demo()
+def test_different_articles_under_one_url_number_both_stay(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        first = [
+            article("assault", ASSAULT, RECORDER + "assault-0028", datetime(2025, 5, 20, 9)),
+        ]
+        assert load(con, first, "r1") == {"assault": None}
+        # A later run: two more cases under the same number, one of them a short summary.
+        second = [
+            article("threats", THREATS, RECORDER + "threaten-0028", datetime(2025, 5, 20, 15)),
+            article("burglary", BURGLARY, RECORDER + "burglary-0028", datetime(2025, 5, 20, 16)),
+        ]
+        links = load(con, second, "r2")
+        keys = con.execute("SELECT DISTINCT url_key FROM articles").fetchall()
+        methods = con.execute("SELECT dup_method FROM articles WHERE dup_method IS NOT NULL")
+        assert methods.fetchall() == []
+    assert keys == [("recorder.example#0028",)]  # the URL alone would have joined all three
+    assert links == {"assault": None, "threats": None, "burglary": None}
+
+
+def test_an_update_in_place_is_still_linked_by_url(tmp_path):
+    # Not a near-duplicate (character ratio under 80): only the URL id and the text together
+    # make it one article.
+    assert fuzz.ratio(normalise_text(ASSAULT), normalise_text(SENTENCED)) < 80
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        first = [
+            article("assault", ASSAULT, RECORDER + "assault-0028", datetime(2025, 5, 20, 9)),
+        ]
+        load(con, first, "r1")
+        second = [
+            article("sentenced", SENTENCED, RECORDER + "suspended-0028", datetime(2025, 5, 20, 17)),
+            article("threats", THREATS, RECORDER + "threaten-0028", datetime(2025, 5, 20, 15)),
+        ]
+        links = load(con, second, "r2")
+        method, score = con.execute(
+            "SELECT dup_method, dup_score FROM articles WHERE article_id = 'sentenced'"
+        ).fetchone()
+    assert links == {"assault": None, "sentenced": "assault", "threats": None}
+    assert method == "url"
+    assert score == round(update_score(normalise_text(ASSAULT), normalise_text(SENTENCED)), 1)
+    assert score >= DedupSettings().update_threshold
+
+
+def test_update_score_reads_words_and_needs_both_texts():
+    assert update_score("", "at least 70 killed") == 0.0
+    assert update_score("at least 70 killed", "at least 70 killed") == 100.0
+    # Unrelated texts share letters, not word sequences.
+    assert update_score(normalise_text(ASSAULT), normalise_text(THREATS)) < 30
+
+
+def test_update_threshold_keeps_the_demo_updates_apart_from_other_articles():
+    threshold = DedupSettings().update_threshold
+    updates, others = demo_sets()
+    assert len(updates) == 4 and len(others) > 200
+    assert min(update_score(a, b) for a, b, _ in updates) >= threshold
+    assert max(update_score(a, b) for a, b, _ in others) < threshold
+
+
+@pytest.mark.shared_data
+def test_update_threshold_keeps_the_sky_updates_apart_from_other_entries():
+    shared_data("rss_may2025")
+    threshold = DedupSettings().update_threshold
+    updates, others = rss_sets()
+    assert len(updates) == 2 and len(others) > 3000
+    assert min(update_score(a, b) for a, b, _ in updates) >= threshold
+    assert max(update_score(a, b) for a, b, _ in others) < threshold
+
+
+@pytest.mark.parametrize("colliding", [False, True])
+def test_demo_corpus_floor(colliding):
+    result = evaluate_demo(colliding=colliding)
     assert result["precision"] == 1.0 and result["recall"] >= 0.95, result
 
 
 @pytest.mark.shared_data
-def test_rss_may2025_floor():
+@pytest.mark.parametrize("colliding", [False, True])
+def test_rss_may2025_floor(colliding):
     shared_data("rss_may2025")
-    result = evaluate_rss_may2025()
+    result = evaluate_rss_may2025(colliding=colliding)
     assert result["precision"] == 1.0 and result["recall"] >= 0.95, result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 
 import duckdb
@@ -137,6 +138,9 @@ FAULTS = {
         "hard",
     ),
     "to-loopback": (None, "non-public address 127.0.0.1", "hard"),
+    # No route: the feed URL itself points nowhere (see URLS).
+    "refused": (None, "connection refused", "temporary"),
+    "no-dns": (None, "DNS lookup failed for nosuchhost.invalid", "hard"),
     "html": (
         Response(b"<!DOCTYPE html><html><body><p>We moved!</p></body></html>"),
         "not a feed",
@@ -153,6 +157,12 @@ FAULTS = {
 }
 
 
+def _closed_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
 def test_every_fault_is_recorded_on_its_feed_and_the_rest_is_stored(tmp_path):
@@ -162,15 +172,20 @@ def test_every_fault_is_recorded_on_its_feed_and_the_rest_is_stored(tmp_path):
         other.routes["/secret.xml"] = Response(GOOD)
         site.routes["/good.xml"] = Response(GOOD, content_type="application/rss+xml")
         feeds = [{"id": "good", "name": "Good", "url": site.url("/good.xml")}]
+        urls = {
+            "refused": f"http://127.0.0.2:{_closed_port('127.0.0.2')}/feed.xml",
+            "no-dns": "http://nosuchhost.invalid/feed.xml",  # .invalid never resolves
+        }
         for feed_id, (route, _, _) in FAULTS.items():
             if feed_id == "to-loopback":
                 route = Response(b"", 302, headers={"Location": other.url("/secret.xml")})
-            site.routes[f"/{feed_id}"] = route
+            if route is not None:
+                site.routes[f"/{feed_id}"] = route
             feeds.append(
                 {
                     "id": feed_id,
                     "name": feed_id,
-                    "url": site.url(f"/{feed_id}"),
+                    "url": urls.get(feed_id) or site.url(f"/{feed_id}"),
                     "fetch_pages": False,
                 }
             )
@@ -221,3 +236,36 @@ def test_every_fault_is_recorded_on_its_feed_and_the_rest_is_stored(tmp_path):
     assert "root:" not in texts  # the local file was never read
     # Retry-After pushed the next poll out.
     assert (status["http-503"][3] - status["good"][3]).total_seconds() > -1
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_unreachable_robots_txt_puts_pages_off_without_refusing_them(tmp_path):
+    # RFC 9309: robots.txt answering 5xx means "not now" for the whole site; the entry is
+    # stored with its feed text and the real cause, not as "disallowed by robots.txt".
+    from flows.poll import poll_feeds
+
+    with StaticSite(host="127.0.0.2") as feeds_site, StaticSite(host="127.0.0.2") as pages:
+        pages.routes["/robots.txt"] = Response(b"maintenance", 503)
+        pages.routes["/a"] = Response(b"<html><body><p>page</p></body></html>")
+        items = (
+            f"<item><title>Talks</title><link>{pages.url('/a')}</link>"
+            "<description>Delegations met in Istanbul.</description></item>"
+        )
+        feeds_site.routes["/feed.xml"] = Response(
+            f'<rss version="2.0"><channel><title>F</title>{items}</channel></rss>'.encode(),
+            content_type="application/rss+xml",
+        )
+        db = tmp_path / "w.duckdb"
+        sources = write_sources(
+            tmp_path / "s.yaml",
+            [{"id": "f", "name": "F", "url": feeds_site.url("/feed.xml")}],
+            db,
+            allow_private_networks=["127.0.0.2/32"],
+        )
+        poll_feeds(sources=str(sources))
+        assert [path for path, _ in pages.requests] == ["/robots.txt"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        article = con.execute("SELECT text_source, text, fetch_error FROM articles").fetchall()
+        feed = con.execute("SELECT last_status FROM feeds").fetchone()
+    assert article == [("feed", "Delegations met in Istanbul.", "robots.txt: HTTP 503")]
+    assert feed == ("ok",)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import random
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from newsmon import feeds, schedule
 from newsmon.config import Feed, PollingSettings
-from newsmon.feeds import FeedStatus
-from newsmon.schedule import PollState, advance, is_due, plan, request_headers, retry_after
+from newsmon.schedule import (
+    FeedStatus,
+    PollState,
+    advance,
+    is_due,
+    plan,
+    request_headers,
+    retry_after,
+)
 
 NOW = datetime(2025, 5, 16, 12, 0)
 FEED = Feed(id="f", name="F", url="https://f.example/rss")
@@ -145,3 +157,21 @@ def test_plan_splits_due_waiting_and_disabled():
     assert [f.id for f in disabled] == ["off"]
     assert [f.id for f in plan(feeds, states, NOW, force=True)[0]] == ["new", "due", "wait"]
     assert not is_due(states["off"], NOW)
+
+
+def test_schedule_owns_the_polling_types_and_never_imports_feeds():
+    # feeds imports schedule; schedule must not import feeds, not even for type checking.
+    tree = ast.parse(Path(schedule.__file__).read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {"newsmon.feeds", "feeds"} & imported, imported
+    assert FeedStatus.__module__ == PollState.__module__ == "newsmon.schedule"
+    # Still importable where the flows, the staging area and the warehouse take it from.
+    assert feeds.FeedStatus is FeedStatus
+    code = "import sys, newsmon.schedule; print('newsmon.feeds' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

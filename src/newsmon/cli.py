@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from newsmon import __version__, warehouse
 from newsmon.config import DEFAULT_SOURCES, load_sources
-from newsmon.errors import NewsmonError
+from newsmon.errors import NewsmonError, RunFailed
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +23,52 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def _run_flow(sources: Path, db: Path | None, force: bool) -> dict:
-    """Run the poll_feeds flow in-process (Prefect's ephemeral mode without a server)."""
-    _prefect_env()
-    from flows.poll import poll_feeds  # Prefect only loads for commands that run flows
+def _terminate(signum: int, frame) -> None:
+    # A scheduler stops a run with SIGTERM: unwind like Ctrl-C, so that the run's workers and
+    # its temporary API server are stopped instead of left behind.
+    raise KeyboardInterrupt(f"signal {signum}")
 
-    return poll_feeds(sources=str(sources), db=str(db) if db else None, force=force)
+
+def _run_flow(sources: Path, db: Path | None, force: bool) -> dict:
+    """Run the poll_feeds flow in-process; without a Prefect server, on a temporary API that
+    this process and every worker it starts share, stopped when the run ends.
+
+    Raises RunFailed (after printing nothing) when the cycle failed as a whole; its
+    `result` holds what the run stored.
+    """
+    _prefect_env()
+    from flows.api import run_api  # Prefect only loads for commands that run flows
+    from flows.poll import poll_feeds
+    from flows.runners import stop_process_helpers
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        with run_api():
+            state = poll_feeds(
+                sources=str(sources), db=str(db) if db else None, force=force, return_state=True
+            )
+            result = state.result(raise_on_failure=False)
+    finally:
+        stop_process_helpers()
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    if isinstance(result, dict) and result.get("failed"):
+        raise RunFailed(result["failed"], result)
+    if state.is_failed():
+        raise RunFailed(f"the run failed: {state.message or result}", None)
+    return result
 
 
 def _print_summary(result: dict) -> None:
+    from newsmon.summary import failure_line
+
+    leading = failure_line(result["feeds_polled"], result["feeds_failed"])
+    if leading:
+        print(leading)
+        for feed_id, error in sorted((result.get("feed_errors") or {}).items()):
+            print(f"  {feed_id}: {error}")
+        print()
     if result.get("outcome") == "staged":
         print(
             f"the warehouse {result['warehouse']} was busy: this run's "
@@ -82,7 +121,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     load_sources(args.sources)  # fail before anything is written
-    result = _run_flow(args.sources, args.db, args.force)
+    try:
+        result = _run_flow(args.sources, args.db, args.force)
+    except RunFailed as exc:
+        if exc.result:
+            _print_summary(exc.result)
+        raise
     _print_summary(result)
     return 0
 

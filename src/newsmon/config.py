@@ -164,6 +164,10 @@ class DedupSettings(_Strict):
     window: Duration = timedelta(days=7)
     # rapidfuzz ratio (0-100) of the normalised texts at or above which two texts are one report.
     near_threshold: float = Field(default=80.0, ge=0, le=100)
+    # Two pages under one URL article id are versions of one article only when the rapidfuzz
+    # ratio (0-100) of their texts' word sequences reaches this (newsmon.dedup.update_score;
+    # measured in bench/eval_url_updates.py); otherwise both stay.
+    update_threshold: float = Field(default=48.0, ge=0, le=100)
     # Shorter texts (feed summaries) are compared only through their URL's article id.
     min_chars: int = Field(default=300, ge=0)
 

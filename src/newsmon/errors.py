@@ -23,3 +23,13 @@ class WarehouseError(NewsmonError):
 
 class WarehouseLocked(WarehouseError):
     """Another process holds the warehouse file; the pipeline stages its batch instead."""
+
+
+class RunFailed(NewsmonError):
+    """A poll cycle ran but failed as a whole (no feed could be polled); what it did is stored."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, result: dict | None = None):
+        super().__init__(message)
+        self.result = result  # the run's summary, when it got as far as storing one

@@ -16,7 +16,7 @@ import lxml.html
 
 from newsmon.config import Feed, Settings
 from newsmon.fetch import fetch_all
-from newsmon.schedule import PollState
+from newsmon.schedule import FeedStatus  # defined there; still importable from here
 
 log = logging.getLogger(__name__)
 
@@ -52,30 +52,6 @@ class ParsedFeed:
     title: str | None
     entries: list[Entry]
     error: str | None = None
-
-
-@dataclass
-class FeedStatus:
-    """The outcome of polling one feed in one run, and the feed's state after it."""
-
-    feed_id: str
-    url: str
-    name: str
-    tags: list[str]
-    language: str | None
-    polled_at: datetime
-    status: str  # 'ok' | 'not_modified' | 'error'
-    http_status: int | None = None
-    error: str | None = None
-    error_kind: str | None = None  # 'hard' | 'soft' | 'temporary'
-    title: str | None = None
-    entries: int = 0
-    new_entries: int = 0
-    elapsed_ms: float = 0.0
-    etag: str | None = None
-    last_modified: str | None = None
-    retry_after: str | None = None
-    state: PollState | None = None  # set by the scheduler once new entries are known
 
 
 def poll(

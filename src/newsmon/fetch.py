@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 import socket
@@ -32,9 +33,13 @@ class FetchResult:
     status: int | None = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The cause in plain words: 'HTTP 503', 'connection refused', 'DNS lookup failed for
+    # host (...)', 'read timed out after 20s', 'robots.txt unreachable: ...'.
     error: str | None = None
-    # 'hard' (will not fix itself: DNS, refused, 4xx, caps), 'soft' (5xx),
-    # 'temporary' (timeouts, resets, 429); None when there is no error.
+    # 'hard' (will not fix itself: a refused address or scheme, 4xx, caps, a robots.txt
+    # Disallow, a failed DNS check before connecting), 'soft' (5xx), 'temporary'
+    # (timeouts, refused or reset connections, 429, robots.txt unreachable or 5xx);
+    # None when there is no error.
     error_kind: str | None = None
     elapsed: float = 0.0
 
@@ -69,6 +74,23 @@ class _Refused(FetchError):
     """A fetch the policy forbids; never worth retrying soon."""
 
 
+class _Unresolved(_Refused):
+    """The host name did not resolve while checking its addresses."""
+
+
+class _TooManyRedirects(_Refused):
+    """More redirects than settings.http.max_redirects."""
+
+
+@dataclass(frozen=True)
+class _Robots:
+    """What a site's robots.txt lets us do: follow its rules, or fetch nothing now."""
+
+    rules: RobotFileParser | None = None  # None: every path is allowed
+    error: str | None = None  # set when no page of the site may be fetched now
+    error_kind: str = "temporary"
+
+
 def _http_error_kind(status: int) -> str:
     if status == 429:
         return "temporary"
@@ -84,7 +106,7 @@ class Fetcher:
         self.http = http
         self.allow_private_networks = allow_private_networks
         self.robots_txt = robots_txt
-        self._robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
+        self._robots: dict[str, asyncio.Task[_Robots]] = {}
         self._global = asyncio.Semaphore(http.max_connections)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(http.per_host_connections)
@@ -130,7 +152,7 @@ class Fetcher:
         try:
             addresses = [host] if _is_ip(host) else await _resolve(host, parts.port)
         except OSError as exc:
-            raise _Refused(f"cannot resolve {host}: {exc}") from None
+            raise _Unresolved(_dns_failure(host, exc)) from None
         for address in addresses:
             self._check_address(host, address)
 
@@ -148,30 +170,40 @@ class Fetcher:
         result = FetchResult(url=url)
         # Host slot first: tasks queued on a busy host must not hold global slots.
         async with self._hosts[host], self._global:
-            try:
-                async with asyncio.timeout(self.http.total_timeout):
-                    if self.robots_txt and not await self._robots_allow(url):
-                        raise _Refused("disallowed by robots.txt")
-                    await self._get(url, headers or {}, result)
-            except TimeoutError:
-                result.error = f"timed out after {self.http.total_timeout:g}s"
-                result.error_kind = "temporary"
-            except FetchError as exc:
-                result.error, result.error_kind = str(exc), "hard"
-            except httpx.TimeoutException as exc:
-                result.error = f"timed out ({type(exc).__name__})"
-                result.error_kind = "temporary"
-            except httpx.HTTPError as exc:
-                result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                result.error_kind = "temporary"
-            if result.error:
-                result.content = None
+            # robots.txt is awaited outside the page's own time limit: a slow robots.txt
+            # must be reported as such, not as the page timing out.
+            # (A URL with another scheme has no robots.txt; _fetch refuses it.)
+            web = urlsplit(url).scheme in ("http", "https")
+            robots = await self._robots_for(url) if self.robots_txt and web else _Robots()
+            if robots.error:
+                result.error, result.error_kind = robots.error, robots.error_kind
+            elif robots.rules is not None and not robots.rules.can_fetch(self.http.agent, url):
+                result.error, result.error_kind = "disallowed by robots.txt", "hard"
+            else:
+                await self._fetch(url, headers or {}, result)
         result.elapsed = time.perf_counter() - started
         if result.error:
             log.info("fetch %s failed: %s", url, result.error)
         return result
 
-    async def _get(self, url: str, headers: dict[str, str], result: FetchResult) -> None:
+    async def _fetch(self, url: str, headers: dict[str, str], result: FetchResult) -> None:
+        """_get within the total time limit; every failure ends up in result.error."""
+        try:
+            async with asyncio.timeout(self.http.total_timeout):
+                await self._get(url, headers, result)
+        except TimeoutError:
+            result.error = f"timed out after {self.http.total_timeout:g}s"
+            result.error_kind = "temporary"
+        except FetchError as exc:
+            result.error, result.error_kind = str(exc), "hard"
+        except httpx.HTTPError as exc:
+            result.error, result.error_kind = _describe(exc, url, self.http), "temporary"
+        if result.error:
+            result.content = None
+
+    async def _get(
+        self, url: str, headers: dict[str, str], result: FetchResult, truncate: bool = False
+    ) -> None:
         assert self._client is not None, "use Fetcher as an async context manager"
         current = url
         for _hop in range(self.http.max_redirects + 1):
@@ -198,41 +230,62 @@ class Fetcher:
                     result.error = f"HTTP {response.status_code}"
                     result.error_kind = _http_error_kind(response.status_code)
                     return
-                result.content = await self._read_capped(response)
+                result.content = await self._read_capped(response, truncate)
                 return
-        raise _Refused(f"more than {self.http.max_redirects} redirects")
+        raise _TooManyRedirects(f"more than {self.http.max_redirects} redirects")
 
-    async def _robots_allow(self, url: str) -> bool:
-        """Whether robots.txt of the URL's site lets our User-Agent fetch it (cached per site)."""
+    async def _robots_for(self, url: str) -> _Robots:
+        """The robots.txt verdict for the URL's site, read once per site and shared."""
         parts = urlsplit(url)
         site = f"{parts.scheme}://{parts.netloc}"
         if site not in self._robots:
             self._robots[site] = asyncio.ensure_future(self._load_robots(site))
-        rules = await self._robots[site]
-        return rules is None or rules.can_fetch(self.http.agent, url)
+        # Shielded: the read is shared by every page of the site, so one page being
+        # cancelled must not cancel it for the others.
+        return await asyncio.shield(self._robots[site])
 
-    async def _load_robots(self, site: str) -> RobotFileParser | None:
-        # RFC 9309: a missing robots.txt (4xx) allows everything; an unreachable
-        # one (5xx, network error) means the whole site is off limits for now.
-        result = FetchResult(url=f"{site}/robots.txt")
+    async def _load_robots(self, site: str) -> _Robots:
+        """Read robots.txt as RFC 9309 says (section 2.3.1).
+
+        2xx: follow its rules. 4xx ("unavailable", no file) or too many redirects: every
+        path is allowed. 5xx or unreachable (DNS, refused, reset, timeout): nothing may be
+        fetched now — a temporary state, put off until a later run, never a refusal.
+        429 counts as 5xx here: it asks us to come back later, it does not say "no file".
+        """
+        url = f"{site}/robots.txt"
+        result = FetchResult(url=url)
         try:
             async with asyncio.timeout(self.http.total_timeout):
-                await self._get(result.url, {}, result)
-        except (TimeoutError, FetchError, httpx.HTTPError) as exc:
-            result.error = str(exc) or type(exc).__name__
+                # RFC 9309 2.5: a parser may stop at a size limit, so a long file is cut
+                # at the body cap rather than refused.
+                await self._get(url, {}, result, truncate=True)
+        except TimeoutError:
+            return _Robots(
+                error=f"robots.txt unreachable: timed out after {self.http.total_timeout:g}s"
+            )
+        except _TooManyRedirects:
+            return _Robots()
+        except _Unresolved as exc:
+            return _Robots(error=f"robots.txt unreachable: {exc}")
+        except FetchError as exc:  # our own policy (address, scheme): as hard as for the page
+            return _Robots(error=f"robots.txt: {exc}", error_kind="hard")
+        except httpx.HTTPError as exc:
+            return _Robots(error=f"robots.txt unreachable: {_describe(exc, url, self.http)}")
+        status = result.status or 0
+        if 400 <= status < 500 and status != 429:
+            return _Robots()
+        if not 200 <= status < 300 or result.content is None:
+            log.info("robots.txt of %s: HTTP %s; not fetching its pages now", site, status)
+            return _Robots(error=f"robots.txt: HTTP {status}")
         rules = RobotFileParser()
-        if result.status is not None and 400 <= result.status < 500:
-            return None
-        if result.error or result.content is None:
-            rules.parse(["User-agent: *", "Disallow: /"])
-            return rules
         rules.parse(result.content.decode("utf-8", "replace").splitlines())
-        return rules
+        return _Robots(rules=rules)
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
+    async def _read_capped(self, response: httpx.Response, truncate: bool = False) -> bytes:
+        """The body up to the byte cap; beyond it, refused (or cut there with `truncate`)."""
         cap = self.http.max_body_bytes
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
+        if declared.isdigit() and int(declared) > cap and not truncate:
             raise _Refused(f"body of {int(declared)} bytes exceeds the {cap}-byte cap")
         chunks: list[bytes] = []
         size = 0
@@ -240,9 +293,57 @@ class Fetcher:
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > cap:
+                if truncate:
+                    chunks.append(chunk[: cap - size + len(chunk)])
+                    break
                 raise _Refused(f"body exceeds the {cap}-byte cap")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _dns_failure(host: str, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"DNS lookup failed for {host}" + (f" ({reason})" if reason else "")
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    """The exception and those it wraps (httpx wraps httpcore, which wraps the socket's)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _describe(exc: httpx.HTTPError, url: str, http: HttpSettings) -> str:
+    """A transport error in plain words: which step failed and why."""
+    try:
+        host = exc.request.url.host  # the hop that failed, which may follow a redirect
+    except RuntimeError:  # no request attached
+        host = urlsplit(url).hostname or url
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timed out after {http.connect_timeout:g}s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"read timed out after {http.read_timeout:g}s"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"write timed out after {http.read_timeout:g}s"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection"
+    if isinstance(exc, httpx.ConnectError):
+        for cause in _causes(exc):
+            if isinstance(cause, socket.gaierror):
+                return _dns_failure(host, cause)
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(cause, ConnectionResetError):
+                return "connection reset while connecting"
+            if isinstance(cause, OSError) and cause.errno == errno.EHOSTUNREACH:
+                return f"no route to host {host}"
+            if isinstance(cause, OSError) and cause.errno == errno.ENETUNREACH:
+                return f"network unreachable for {host}"
+        return f"connection to {host} failed: {exc}" if str(exc) else f"connection to {host} failed"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _is_ip(host: str) -> bool:

@@ -138,24 +138,98 @@ def developments_chart(con, start: date, end: date, topic: str) -> str | None:
     return _svg(fig)
 
 
-def feeds_chart(con) -> str | None:
-    """Success rate per feed, coloured by its latest status."""
-    rows = con.execute(
-        "SELECT feed_id, coalesce(success_rate, 0), last_status FROM feed_health ORDER BY feed_id DESC"
+def _feed_health(con) -> list[tuple]:
+    """(feed, success rate or None, latest status, polls, latest error), in chart order."""
+    return con.execute(
+        "SELECT feed_id, success_rate, last_status, polls, last_error FROM feed_health "
+        "ORDER BY feed_id DESC"
     ).fetchall()
+
+
+def _failing(rate: float | None, last_status: str | None) -> bool:
+    # 0 % draws no bar at all, so a feed that never succeeded would look like an empty
+    # row; it, and any feed whose latest poll failed, gets marked instead.
+    return last_status == "error" or (rate is not None and rate == 0)
+
+
+def _percent(rate: float | None) -> str:
+    return "no polls" if rate is None else f"{rate * 100:.0f} %"
+
+
+def feeds_chart(con) -> str | None:
+    """Success rate per feed, coloured by its latest status; failing feeds marked in red.
+
+    A failing feed (latest poll failed, or no poll ever succeeded) gets a red tick label, a
+    red cross at the end of its bar (at 0 when there is no bar) and its rate written next to
+    it, so a total failure shows as an alarm, not as an empty row. Every mark carries an SVG
+    id (`feed-<id>`, `feed-failed-<id>`) so the drawing can be checked.
+    """
+    rows = _feed_health(con)
     if not rows:
         return None
-    colour = {"ok": PALETTE[2], "not_modified": PALETTE[0], "error": PALETTE[1]}
+    red = PALETTE[1]
+    colour = {"ok": PALETTE[2], "not_modified": PALETTE[0], "error": red}
     fig, ax = _figure(height=max(1.6, 0.32 * len(rows) + 0.6))
-    ax.barh(
-        [r[0] for r in rows],
-        [r[1] * 100 for r in rows],
+    names = [r[0] for r in rows]
+    bars = ax.barh(
+        names,
+        [(r[1] or 0) * 100 for r in rows],
         color=[colour.get(r[2], "#888") for r in rows],
     )
+    for bar, (feed_id, *_rest) in zip(bars, rows, strict=True):
+        bar.set_gid(f"feed-{feed_id}")
+    for y, (feed_id, rate, last_status, _, _) in enumerate(rows):
+        if not _failing(rate, last_status):
+            continue
+        x = (rate or 0) * 100
+        (mark,) = ax.plot([x], [y], marker="X", markersize=9, color=red, clip_on=False)
+        mark.set_gid(f"feed-failed-{feed_id}")
+        why = "latest poll failed" if last_status == "error" else "no successful poll"
+        ax.annotate(
+            f"{_percent(rate)} — {why}",
+            (x, y),
+            xytext=(9, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+            color=red,
+        ).set_gid(f"feed-failed-label-{feed_id}")
+        label = ax.get_yticklabels()[y]
+        label.set_color(red)
+        label.set_fontweight("bold")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("polls without error (%) — colour: latest status (green ok, blue 304, red error)")
+    ax.set_xlabel(
+        "polls without error (%) — colour: latest status (green ok, blue 304, red error); "
+        "red ✕: failing"
+    )
     ax.grid(axis="x", alpha=0.3)
     return _svg(fig)
+
+
+def failing_feeds(con) -> list[tuple[str, str, str | None]]:
+    """Feeds whose latest poll failed or that never succeeded: (feed, rate text, last error)."""
+    return [
+        (feed_id, _percent(rate) + (f" of {polls} polls" if polls else ""), error)
+        for feed_id, rate, last_status, polls, error in _feed_health(con)
+        if _failing(rate, last_status)
+    ]
+
+
+def _failing_list(failing: list[tuple[str, str, str | None]]) -> str:
+    if not failing:
+        return ""
+    items = "".join(
+        f'<li><span class="feed">{html.escape(feed_id)}</span>: {html.escape(rate)} succeeded'
+        + (f"; latest error: {html.escape(error)}" if error else "")
+        + "</li>"
+        for feed_id, rate, error in failing
+    )
+    noun = "feed is" if len(failing) == 1 else "feeds are"
+    return (
+        f'<div class="failing"><p><strong>{len(failing)} {noun} failing</strong> '
+        f"(latest poll failed, or no poll succeeded):</p><ul>{items}</ul></div>"
+    )
 
 
 def _table(header: list[str], rows: list[tuple]) -> str:
@@ -211,7 +285,7 @@ def build(con: duckdb.DuckDBPyConnection, days: int = 14, topic: str = "*") -> s
     sections.append(
         "<section><h2>Feed health</h2>"
         + (
-            f'<div class="chart">{feeds_svg}</div>'
+            f'<div class="chart">{feeds_svg}</div>' + _failing_list(failing_feeds(con))
             if feeds_svg
             else '<p class="empty">No feeds polled yet.</p>'
         )
@@ -230,6 +304,8 @@ h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; border-bottom: 1px solid #
 table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
 td, th {{ border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: left; }}
 .empty {{ color: #57606a; font-style: italic; }}
+.failing {{ color: #d1242f; border-left: 4px solid #d1242f; padding: .1rem .8rem; }}
+.failing .feed {{ font-weight: bold; }}
 </style></head>
 <body>
 <h1>newsmon report</h1>

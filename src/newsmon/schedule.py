@@ -1,4 +1,8 @@
-"""When to poll each feed next: conditional headers, adaptive intervals, backoff, disabling."""
+"""When to poll each feed next: conditional headers, adaptive intervals, backoff, disabling.
+
+This module owns the polling types, PollState and FeedStatus: feeds.py fills FeedStatus
+and imports it from here, never the other way round (no import circle).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
 
 from newsmon.config import Feed, PollingSettings
-
-if TYPE_CHECKING:  # feeds imports PollState from here
-    from newsmon.feeds import FeedStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,30 @@ class PollState:
     weighted_errors: float = 0.0
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+
+
+@dataclass
+class FeedStatus:
+    """The outcome of polling one feed in one run, and the feed's state after it."""
+
+    feed_id: str
+    url: str
+    name: str
+    tags: list[str]
+    language: str | None
+    polled_at: datetime
+    status: str  # 'ok' | 'not_modified' | 'error'
+    http_status: int | None = None
+    error: str | None = None
+    error_kind: str | None = None  # 'hard' | 'soft' | 'temporary'
+    title: str | None = None
+    entries: int = 0
+    new_entries: int = 0
+    elapsed_ms: float = 0.0
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: str | None = None
+    state: PollState | None = None  # set by the scheduler once new entries are known
 
 
 def is_due(state: PollState | None, now: datetime) -> bool:

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 import duckdb
 
 log = logging.getLogger(__name__)
 
 _METHODS = {"hash": "same text", "near": "near-identical text", "url": "same URL article id"}
+
+
+def total_failure(statuses: list) -> str | None:
+    """Why a cycle failed as a whole: feeds were polled and none answered; else None."""
+    failed = [s for s in statuses if s.status == "error"]
+    if not statuses or len(failed) < len(statuses):
+        return None
+    reasons = Counter(s.error or "unknown error" for s in failed)
+    listed = "; ".join(f"{error} ({n})" if n > 1 else error for error, n in reasons.most_common(5))
+    more = f"; and {len(reasons) - 5} other errors" if len(reasons) > 5 else ""
+    return f"no feed could be polled: all {len(failed)} failed: {listed}{more}"
+
+
+def failure_line(feeds_polled: int, feeds_failed: int) -> str | None:
+    """The line a run summary leads with when feeds failed."""
+    if not feeds_failed:
+        return None
+    if feeds_failed >= feeds_polled:
+        return f"FAILED: no feed could be polled (all {feeds_failed} failed)"
+    return f"WARNING: {feeds_failed} of {feeds_polled} feeds failed"
 
 
 def run_markdown(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
@@ -41,9 +62,11 @@ def run_markdown(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         "WHERE a.run_id = ? GROUP BY ALL ORDER BY 2 DESC",
         [run_id],
     ).fetchall()
-    lines = [
-        f"# Poll run {r['started_at']:%Y-%m-%d %H:%M} UTC",
-        "",
+    lines = [f"# Poll run {r['started_at']:%Y-%m-%d %H:%M} UTC", ""]
+    leading = failure_line(r["feeds_polled"], r["feeds_failed"])
+    if leading:
+        lines += [f"**{leading}** (the reasons are under Failed feeds)", ""]
+    lines += [
         "| | |",
         "|---|---|",
         f"| feeds polled | {r['feeds_polled']} (not due {r['feeds_not_due']}, disabled {r['feeds_disabled']}) |",
