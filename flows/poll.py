@@ -66,6 +66,13 @@ def poll_batch(
 
 
 @task(cache_policy=NO_CACHE)
+def read_page_retries(db: Path, now: datetime, limit: int) -> list[tuple[Entry, int]]:
+    """Stored articles whose failed page is due to be fetched again, with the fetches made."""
+    with pipeline.reading(db) as con:
+        return warehouse.due_page_retries(con, now, limit) if con is not None else []
+
+
+@task(cache_policy=NO_CACHE)
 def select_new(db: Path, entries: list[Entry]) -> tuple[list[Entry], list[Entry], Counter]:
     """Split entries into new, updated (stored but changed) and skipped."""
     with pipeline.reading(db) as con:
@@ -145,9 +152,19 @@ def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
 
 
 def fetch_and_process(
-    wanted: list[Entry], no_pages: list[Entry], settings: Settings, topics: list[Topic]
-) -> tuple[list[Article], dict[str, entities.ArticleEntities], runners.Leaving]:
+    wanted: list[Entry],
+    no_pages: list[Entry],
+    settings: Settings,
+    topics: list[Topic],
+    retrying: dict[str, int] | None = None,
+) -> tuple[
+    list[Article], dict[str, entities.ArticleEntities], list[schedule.PageRetry], runners.Leaving
+]:
     """Fetch the pages of `wanted` and run the CPU stages on every entry as pages arrive.
+
+    `retrying` maps the ids of stored articles among `wanted` whose failed page is fetched
+    again to the fetches made so far: only those whose page arrives are processed (as
+    updates); the others come back as PageRetry rows (when to try next, or never).
 
     The CPU runner (threads, processes or Dask) is entered before the first page is fetched,
     so process workers start and load their model during the fetch, and the pages of each
@@ -156,12 +173,13 @@ def fetch_and_process(
     The runner is entered here rather than as a subflow's: a subflow's parameters go
     through the API (512 KB at most), while page bodies must not.
 
-    Returns the articles, their entities, and the runner's shutdown, under way: `wait()` on
-    it once the load is done.
+    Returns the articles, their entities, the failed retries, and the runner's shutdown,
+    under way: `wait()` on it once the load is done.
     """
+    retrying = retrying or {}
     total = len(wanted) + len(no_pages)
     if not total:  # no worker to start (a run that finds nothing new is the usual one)
-        return [], {}, runners.Leaving(None)
+        return [], {}, [], runners.Leaving(None)
     batcher = Batcher(total, runners.resolve(settings.runner, total)[1])
     batches = batcher.count()
     runner = runners.task_runner(
@@ -186,6 +204,7 @@ def fetch_and_process(
 
     articles: list[Article] = []
     found: dict[str, entities.ArticleEntities] = {}
+    failed: list[schedule.PageRetry] = []
     with runners.leaving_in_background(runner) as leaving:
         work = [submit(part, {}) for part in batcher.cut(no_pages)]
         fetching = {
@@ -194,12 +213,43 @@ def fetch_and_process(
         }
         for done in as_completed(list(fetching)):
             pages = done.result()
-            work += [submit(part, pages) for part in batcher.cut(fetching[done])]
+            group = []
+            for entry in fetching[done]:
+                page = pages.get(entry.url)
+                if entry.article_id in retrying and (page is None or not page.ok):
+                    failed.append(_failed_again(entry, page, retrying, settings))
+                else:
+                    group.append(entry)
+            work += [submit(part, pages) for part in batcher.cut(group)]
         for future in work:
             batch_articles, batch_found = future.result()
             articles += batch_articles
             found.update(batch_found)
-    return articles, found, leaving
+    for article in articles:
+        article.fetch_attempts += retrying.get(article.article_id, 0)
+        if article.text_source == "feed":
+            article.fetch_retry_at = schedule.page_retry_at(
+                article.fetch_error_kind,
+                article.fetch_attempts,
+                article.fetched_at,
+                settings.polling,
+            )
+    return articles, found, failed, leaving
+
+
+def _failed_again(
+    entry: Entry, page: fetch.FetchResult | None, retrying: dict[str, int], settings: Settings
+) -> schedule.PageRetry:
+    attempts = retrying[entry.article_id] + 1
+    error = page.error if page is not None else "not fetched"
+    kind = page.error_kind if page is not None else "temporary"
+    return schedule.PageRetry(
+        entry.article_id,
+        error,
+        kind,
+        attempts,
+        schedule.page_retry_at(kind, attempts, _now(), settings.polling),
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -211,10 +261,11 @@ def load(
     updates: list[Article],
     found_entities: dict[str, entities.ArticleEntities],
     config: Sources,
+    retries: list[schedule.PageRetry],
 ) -> tuple[str, warehouse.RunRecord, dict[str, int]]:
     """Load staged batches and this one in one transaction each; stage it if the file stays busy."""
     run.finished_at = _now()
-    batch = staging.Batch(run, statuses, articles, updates, found_entities)
+    batch = staging.Batch(run, statuses, articles, updates, found_entities, retries)
     outcome, by_method = pipeline.load_or_stage(db, batch, config, config.settings.lock_wait)
     return outcome, batch.run, dict(by_method)
 
@@ -299,12 +350,29 @@ def poll_feeds(
 
     wanted = [e for e in fresh + updated if config.feed(e.feed_id).fetch_pages]
     no_pages = [e for e in fresh + updated if not config.feed(e.feed_id).fetch_pages]
-    built_list, found_entities, leaving = fetch_and_process(
-        wanted, no_pages, settings, config.topics
+    # Stored articles whose page failed for a temporary reason: their page again, if due
+    # (and their feed is still configured to fetch pages).
+    taken = {e.article_id for e in fresh + updated}
+    feeds_by_id = {f.id: f for f in config.feeds}
+    retrying: dict[str, int] = {}
+    for entry, attempts in read_page_retries(db_path, now, settings.polling.page_retries_per_cycle):
+        feed = feeds_by_id.get(entry.feed_id)
+        if entry.article_id not in taken and feed is not None and feed.fetch_pages:
+            wanted.append(entry)
+            retrying[entry.article_id] = attempts
+    built_list, found_entities, failed_again, leaving = fetch_and_process(
+        wanted, no_pages, settings, config.topics, retrying
     )
     built = {a.article_id: a for a in built_list}
     articles = [built[e.article_id] for e in fresh]
-    updates = [built[e.article_id] for e in updated]
+    recovered = [built[i] for i in retrying if i in built]
+    updates = [built[e.article_id] for e in updated] + recovered
+    run.pages_retried = len(retrying)
+    run.pages_recovered = sum(a.text_source == "page" for a in recovered)
+    if retrying:
+        logger.info(
+            "fetched %d failed pages again: %d recovered", len(retrying), run.pages_recovered
+        )
 
     try:
         outcome, run, by_method = load(
@@ -315,6 +383,7 @@ def poll_feeds(
             quote(updates),
             quote(found_entities),
             config,
+            quote(failed_again),
         )
     finally:
         leaving.wait()

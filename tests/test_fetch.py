@@ -131,10 +131,11 @@ def test_connection_refused_is_named_and_temporary():
     assert (result.error, result.error_kind) == ("connection refused", "temporary")
 
 
-@pytest.mark.parametrize(("allow", "kind"), [(True, "temporary"), (False, "hard")])
+@pytest.mark.parametrize(("allow", "kind"), [(True, "temporary"), (False, "temporary")])
 def test_dns_failure_is_named(allow, kind):
     # With private networks allowed the name is resolved only when connecting (httpx);
-    # otherwise by the address check before it. The kinds are what they were.
+    # otherwise by the address check before it. Either way it is temporary: a network
+    # that is down fails every lookup, and the pages are fetched again later.
     result = get("http://nosuchhost.invalid/a", allow=allow)
     assert result.error.startswith("DNS lookup failed for nosuchhost.invalid"), result.error
     assert result.error_kind == kind
@@ -205,7 +206,7 @@ def test_robots_txt_server_error_means_not_now(site, status):
 
 def test_robots_txt_connection_refused_means_not_now():
     result = robots_get(f"http://127.0.0.1:{_closed_port()}/a")
-    assert result.error == "robots.txt unreachable: connection refused"
+    assert result.error == "connection refused"
     assert result.error_kind == "temporary"
 
 
@@ -215,7 +216,7 @@ def test_robots_txt_dns_failure_means_not_now(allow):
         ["http://nosuchhost.invalid/a"], FAST, allow_private_networks=allow, robots_txt=True
     )[0]
     assert result.error.startswith(
-        "robots.txt unreachable: DNS lookup failed for nosuchhost.invalid"
+        "DNS lookup failed for nosuchhost.invalid"
     ), result.error
     assert result.error_kind == "temporary"
 
@@ -230,7 +231,7 @@ def test_robots_txt_timeout_means_not_now_and_is_not_the_page_timing_out(site):
     site.routes["/robots.txt"] = slow
     site.routes["/a"] = PAGE
     result = robots_get(site.url("/a"), http=HttpSettings(read_timeout=0.5, total_timeout=5))
-    assert result.error == "robots.txt unreachable: read timed out after 0.5s"
+    assert result.error == "read timed out after 0.5s"
     assert result.error_kind == "temporary" and page_paths(site) == []
 
 

@@ -140,7 +140,7 @@ FAULTS = {
     "to-loopback": (None, "non-public address 127.0.0.1", "hard"),
     # No route: the feed URL itself points nowhere (see URLS).
     "refused": (None, "connection refused", "temporary"),
-    "no-dns": (None, "DNS lookup failed for nosuchhost.invalid", "hard"),
+    "no-dns": (None, "DNS lookup failed for nosuchhost.invalid", "temporary"),
     "html": (
         Response(b"<!DOCTYPE html><html><body><p>We moved!</p></body></html>"),
         "not a feed",

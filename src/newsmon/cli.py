@@ -79,6 +79,7 @@ def _print_summary(result: dict) -> None:
     with warehouse.connect(warehouse.snapshot_path(result["warehouse"]), read_only=True) as con:
         rows = warehouse.run_summary(con, result["run_id"])
         total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        pages_failed, pages_to_retry = warehouse.page_failures(con, result["run_id"])
     header = ("feed", "status", "entries", "new", "page text", "feed text", "duplicates")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -98,8 +99,14 @@ def _print_summary(result: dict) -> None:
         f"duplicates marked {result['duplicates_marked']} "
         f"({_methods(result.get('duplicates_by_method') or {})}); "
         f"updated {result['articles_updated']}; new stories {result['stories_new']}; "
-        f"new entities {result['entities_new']}"
+        f"new entities {result['entities_new']}; failed pages fetched again "
+        f"{result['pages_retried']} (recovered {result['pages_recovered']})"
     )
+    if pages_failed:
+        print(
+            f"pages not fetched {pages_failed} (their feed text is stored; "
+            f"{pages_to_retry} will be fetched again on later cycles)"
+        )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
     print(f"try: newsmon query entity_daily --days 0 --db {result['warehouse']}")
 

@@ -145,10 +145,17 @@ class PollingSettings(_Strict):
     backoff_max: Duration = timedelta(hours=12)
     # Failures are weighted by kind; a feed is disabled when its weighted count reaches this.
     disable_after: float = Field(default=10.0, gt=0)
-    hard_error_weight: float = Field(default=1.0, ge=0)  # DNS, refused address, 4xx, not a feed
+    hard_error_weight: float = Field(default=1.0, ge=0)  # refused address, 4xx, not a feed
     soft_error_weight: float = Field(default=0.5, ge=0)  # 5xx
-    temporary_error_weight: float = Field(default=0.25, ge=0)  # timeouts, connection resets
+    temporary_error_weight: float = Field(default=0.25, ge=0)  # timeouts, DNS, resets, 429
     robots_txt: bool = True  # honour robots.txt for article pages
+    # An article page that failed for a temporary reason (5xx, 429, timeouts, DNS, refused
+    # connections, robots.txt unreachable) is fetched again on a later cycle, after
+    # page_retry_after, doubling each time, at most page_retries more times, and at most
+    # page_retries_per_cycle pages a cycle (the longest waiting first).
+    page_retries: int = Field(default=6, ge=0)
+    page_retry_after: Duration = timedelta(minutes=10)
+    page_retries_per_cycle: int = Field(default=500, ge=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> PollingSettings:

@@ -284,6 +284,8 @@ def link_near_duplicates(
 
     evidence: dict[str, tuple[str, float]] = {}
     for a, b in sorted(pairs):
+        if a == b:  # an updated article and its own stored row
+            continue
         if not _within(published.get(a), published.get(b), settings.window):
             continue
         if b not in normal:

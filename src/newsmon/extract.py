@@ -36,6 +36,9 @@ class Article:
     site_name: str | None = None
     http_status: int | None = None
     fetch_error: str | None = None
+    fetch_error_kind: str | None = None  # newsmon.fetch's kinds: 'temporary', 'soft', 'hard'
+    fetch_attempts: int = 0  # page fetches made so far
+    fetch_retry_at: datetime | None = None  # when to fetch the page again (schedule.page_retry_at)
     content_hash: str | None = None
     duplicate_of: str | None = None
     dup_method: str | None = None
@@ -156,6 +159,8 @@ def build_article(
         text_source="page" if use_page else "feed",
         http_status=page.status if page is not None else None,
         fetch_error=error,
+        fetch_error_kind=page.error_kind if page is not None and not page.ok else None,
+        fetch_attempts=1 if page is not None else 0,
         entry_hash=entry.entry_hash,
     )
 

@@ -34,11 +34,11 @@ class FetchResult:
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     # The cause in plain words: 'HTTP 503', 'connection refused', 'DNS lookup failed for
-    # host (...)', 'read timed out after 20s', 'robots.txt unreachable: ...'.
+    # host (...)', 'read timed out after 20s', 'robots.txt: HTTP 503'.
     error: str | None = None
     # 'hard' (will not fix itself: a refused address or scheme, 4xx, caps, a robots.txt
-    # Disallow, a failed DNS check before connecting), 'soft' (5xx), 'temporary'
-    # (timeouts, refused or reset connections, 429, robots.txt unreachable or 5xx);
+    # Disallow), 'soft' (5xx), 'temporary' (timeouts, failed DNS lookups,
+    # refused or reset connections, 429, robots.txt unreachable or 5xx);
     # None when there is no error.
     error_kind: str | None = None
     elapsed: float = 0.0
@@ -194,6 +194,8 @@ class Fetcher:
         except TimeoutError:
             result.error = f"timed out after {self.http.total_timeout:g}s"
             result.error_kind = "temporary"
+        except _Unresolved as exc:  # the network may be down: as temporary as a refused connection
+            result.error, result.error_kind = str(exc), "temporary"
         except FetchError as exc:
             result.error, result.error_kind = str(exc), "hard"
         except httpx.HTTPError as exc:
@@ -251,6 +253,8 @@ class Fetcher:
         path is allowed. 5xx or unreachable (DNS, refused, reset, timeout): nothing may be
         fetched now — a temporary state, put off until a later run, never a refusal.
         429 counts as 5xx here: it asks us to come back later, it does not say "no file".
+        An unreachable site's pages carry the network's failure itself ('DNS lookup failed
+        for ...', 'connection refused'): robots.txt is not the cause, the network is.
         """
         url = f"{site}/robots.txt"
         result = FetchResult(url=url)
@@ -260,17 +264,15 @@ class Fetcher:
                 # at the body cap rather than refused.
                 await self._get(url, {}, result, truncate=True)
         except TimeoutError:
-            return _Robots(
-                error=f"robots.txt unreachable: timed out after {self.http.total_timeout:g}s"
-            )
+            return _Robots(error=f"timed out after {self.http.total_timeout:g}s")
         except _TooManyRedirects:
             return _Robots()
         except _Unresolved as exc:
-            return _Robots(error=f"robots.txt unreachable: {exc}")
+            return _Robots(error=str(exc))
         except FetchError as exc:  # our own policy (address, scheme): as hard as for the page
             return _Robots(error=f"robots.txt: {exc}", error_kind="hard")
         except httpx.HTTPError as exc:
-            return _Robots(error=f"robots.txt unreachable: {_describe(exc, url, self.http)}")
+            return _Robots(error=_describe(exc, url, self.http))
         status = result.status or 0
         if 400 <= status < 500 and status != 429:
             return _Robots()

@@ -44,16 +44,21 @@ def deduplicate(
         article.url_key = dedup.url_key(article.canonical_url or article.url)
     for article in updates:
         article.content_hash = dedup.content_hash(article.text)
+    # Updated articles (a revised entry, a page that arrived on a retry) are compared again
+    # with the text they have now; links for them revise the stored rows (relinks).
+    normal.update({a.article_id: dedup.normalise_text(a.text or "") for a in updates})
     prepared = {
         a.article_id: dedup.prepare(a, settings, normal[a.article_id])
-        for a in articles
+        for a in [*articles, *updates]
         if a.duplicate_of is None
     }
     published = {
-        a.article_id: a.published_at or a.fetched_at for a in articles if a.article_id in prepared
+        a.article_id: a.published_at or a.fetched_at
+        for a in [*articles, *updates]
+        if a.article_id in prepared
     }
     stored, pairs = warehouse.near_candidates(con, prepared, published, settings.window)
-    links = dedup.link_near_duplicates(articles, prepared, stored, pairs, settings)
+    links = dedup.link_near_duplicates([*articles, *updates], prepared, stored, pairs, settings)
     result = Deduplicated(
         lsh=[(i, band, key) for i, p in prepared.items() for band, key in enumerate(p.bands)],
         relinks=dedup.apply_links(articles, links),
@@ -206,6 +211,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
         roles=entities.roles(sources.topics),
         features=assigned.features,
         story_vectors=assigned.vectors,
+        retries=batch.retries,
     )
     return found.by_method
 

@@ -25,6 +25,34 @@ SHRINK = 1.5
 MAX_RETRY_AFTER = timedelta(days=7)
 
 
+# Page fetch failures worth trying again later (newsmon.fetch's error kinds).
+RETRYABLE = frozenset({"temporary", "soft"})
+
+
+def page_retry_at(
+    error_kind: str | None, attempts: int, failed_at: datetime, polling: PollingSettings
+) -> datetime | None:
+    """When to fetch a failed article page again, after `attempts` failed fetches; None: never.
+
+    Only temporary failures are retried, after polling.page_retry_after, doubled for each
+    attempt, until polling.page_retries retries have been made.
+    """
+    if error_kind not in RETRYABLE or attempts > polling.page_retries:
+        return None
+    return failed_at + polling.page_retry_after * (2 ** (attempts - 1))
+
+
+@dataclass
+class PageRetry:
+    """A stored article whose page failed once more: what to record (columns of `articles`)."""
+
+    article_id: str
+    error: str | None
+    error_kind: str | None
+    attempts: int
+    retry_at: datetime | None
+
+
 @dataclass
 class PollState:
     """What the warehouse remembers about a feed between polls (columns of `feeds`)."""

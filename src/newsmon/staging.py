@@ -25,7 +25,7 @@ from newsmon.developments import Development
 from newsmon.entities import ArticleEntities, EntityRef, Mention
 from newsmon.extract import Article
 from newsmon.feeds import FeedStatus
-from newsmon.schedule import PollState
+from newsmon.schedule import PageRetry, PollState
 from newsmon.warehouse import ARTICLE_SCHEMA, RunRecord
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class Batch:
     articles: list[Article]
     updates: list[Article]
     entities: dict[str, ArticleEntities]
+    # Stored articles whose page was fetched again and failed again.
+    retries: list[PageRetry] = dataclasses.field(default_factory=list)
 
 
 def staging_dir(warehouse: str | Path) -> Path:
@@ -65,6 +67,7 @@ def write(warehouse: str | Path, batch: Batch) -> Path:
     pq.write_table(_articles_table(batch.articles), partial / "articles.parquet")
     pq.write_table(_articles_table(batch.updates), partial / "updates.parquet")
     pq.write_table(_statuses_table(batch.statuses), partial / "feeds.parquet")
+    pq.write_table(_retries_table(batch.retries), partial / "retries.parquet")
     pq.write_table(_mentions_table(batch.entities), partial / "mentions.parquet")
     pq.write_table(_topics_table(batch.entities), partial / "topics.parquet")
     pq.write_table(_developments_table(batch.entities), partial / "developments.parquet")
@@ -99,7 +102,13 @@ def read(folder: Path) -> Batch:
         entities.setdefault(row["article_id"], ArticleEntities([], {})).topics[row["topic"]] = row[
             "score"
         ]
-    return Batch(RunRecord(**run_data), statuses, articles, updates, entities)
+    retries_file = folder / "retries.parquet"  # absent in batches staged before page retries
+    retries = (
+        [PageRetry(**row) for row in pq.read_table(retries_file).to_pylist()]
+        if retries_file.exists()
+        else []
+    )
+    return Batch(RunRecord(**run_data), statuses, articles, updates, entities, retries)
 
 
 def remove(folder: Path) -> None:
@@ -110,6 +119,19 @@ def remove(folder: Path) -> None:
 def _articles_table(articles: list[Article]) -> pa.Table:
     # ARTICLE_SCHEMA has every field of Article: the staged file is the row as loaded.
     return pa.Table.from_pylist([dataclasses.asdict(a) for a in articles], schema=ARTICLE_SCHEMA)
+
+
+def _retries_table(retries: list[PageRetry]) -> pa.Table:
+    schema = pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("error", pa.string()),
+            ("error_kind", pa.string()),
+            ("attempts", pa.int32()),
+            ("retry_at", pa.timestamp("us")),
+        ]
+    )
+    return pa.Table.from_pylist([dataclasses.asdict(r) for r in retries], schema=schema)
 
 
 def _statuses_table(statuses: list[FeedStatus]) -> pa.Table:

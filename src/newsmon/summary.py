@@ -75,6 +75,7 @@ def run_markdown(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         f"| entries seen | {r['entries_seen']} |",
         f"| new articles | {r['articles_new']} ({r['text_from_page']} page text, {r['text_from_feed']} feed text) |",
         f"| updated articles | {r['articles_updated']} |",
+        f"| failed pages fetched again | {r['pages_retried']} ({r['pages_recovered']} recovered) |",
         f"| duplicates | {r['duplicates_marked']} marked, {r['duplicates_skipped']} entries skipped |",
         f"| new stories | {r['stories_new']} |",
         f"| new entities | {r['entities_new']} |",

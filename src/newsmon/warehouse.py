@@ -24,8 +24,8 @@ from newsmon.dedup import Known, Link, NearCandidate, Prepared
 from newsmon.entities import ArticleEntities, EntityRef
 from newsmon.errors import WarehouseError, WarehouseLocked
 from newsmon.extract import Article
-from newsmon.feeds import FeedStatus
-from newsmon.schedule import PollState
+from newsmon.feeds import Entry, FeedStatus
+from newsmon.schedule import PageRetry, PollState
 from newsmon.stories import FEATURES_VERSION, StoredStory
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,27 @@ def _arrow(rows: Sequence[object], schema: pa.Schema) -> pa.Table:
 _KEYS_SCHEMA = pa.schema(
     [("article_id", pa.string()), ("guid", pa.string()), ("canonical_url", pa.string())]
 )
+
+
+def due_page_retries(
+    con: duckdb.DuckDBPyConnection, now: datetime, limit: int
+) -> list[tuple[Entry, int]]:
+    """Stored articles whose page is due to be fetched again, the longest waiting first,
+    as feed entries with the page fetches made so far."""
+    if limit <= 0:
+        return []
+    rows = con.execute(
+        """
+        SELECT article_id, feed_id, guid, url, canonical_url, title, summary, author,
+               published_at, language, entry_hash, fetch_attempts
+        FROM articles
+        WHERE fetch_retry_at <= ? AND url IS NOT NULL
+        ORDER BY fetch_retry_at, article_id
+        LIMIT ?
+        """,
+        [now, limit],
+    ).fetchall()
+    return [(Entry(*row[:-1]), row[-1] or 0) for row in rows]
 
 
 def known_keys(con: duckdb.DuckDBPyConnection, entries: Sequence[object]) -> Known:
@@ -277,6 +298,9 @@ ARTICLE_SCHEMA = pa.schema(
         ("text_source", pa.string()),
         ("http_status", pa.int32()),
         ("fetch_error", pa.string()),
+        ("fetch_error_kind", pa.string()),
+        ("fetch_attempts", pa.int32()),
+        ("fetch_retry_at", pa.timestamp("us")),
         ("content_hash", pa.string()),
         ("duplicate_of", pa.string()),
         ("dup_method", pa.string()),
@@ -366,6 +390,8 @@ class RunRecord:
     articles_updated: int = 0
     entities_new: int = 0
     stories_new: int = 0
+    pages_retried: int = 0
+    pages_recovered: int = 0
 
 
 def load_cycle(
@@ -380,6 +406,7 @@ def load_cycle(
     roles: dict[str, str] | None = None,
     features: Sequence[tuple[str, int, list[str], list[float]]] = (),
     story_vectors: Sequence[StoredStory] = (),
+    retries: Sequence[PageRetry] = (),
 ) -> int:
     """Write one cycle in a single transaction; return the rows added to `articles`.
 
@@ -388,7 +415,8 @@ def load_cycle(
     near-duplicate blocking; `relinks` point stored articles (and their duplicates) at an
     earlier canonical article found in this batch; `entities` are the entity-stage results
     by article id (`roles` from the watch lists); `features` and `story_vectors` are the
-    story stage's per-article terms and the centroids of the stories it opened or grew.
+    story stage's per-article terms and the centroids of the stories it opened or grew;
+    `retries` record stored articles whose page failed again.
     """
     articles_tbl = _arrow(articles, ARTICLE_SCHEMA).append_column(
         "run_id", pa.array([run.run_id] * len(articles), pa.string())
@@ -415,6 +443,14 @@ def load_cycle(
         added = con.execute("SELECT count(*) FROM articles").fetchone()[0] - before
         if updates:
             _revise(con, run)
+        for retry in retries:
+            con.execute(
+                "UPDATE articles SET fetch_error = ?, fetch_error_kind = ?, fetch_attempts = ?, "
+                "fetch_retry_at = ? WHERE article_id = ?",
+                [retry.error, retry.error_kind, retry.attempts, retry.retry_at, retry.article_id],
+            )
+        # An updated article's bands replace those of its earlier text.
+        con.execute("DELETE FROM article_lsh WHERE article_id IN (SELECT article_id FROM new_lsh)")
         con.execute("INSERT INTO article_lsh SELECT article_id, band, key FROM new_lsh")
         if entities:
             run.entities_new = store_entities(
@@ -783,6 +819,10 @@ def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
             summary = u.summary, text = u.text, author = coalesce(u.author, a.author),
             language = coalesce(u.language, a.language), site_name = coalesce(u.site_name, a.site_name),
             text_source = u.text_source, http_status = u.http_status, fetch_error = u.fetch_error,
+            fetch_error_kind = u.fetch_error_kind, fetch_attempts = u.fetch_attempts,
+            fetch_retry_at = u.fetch_retry_at,
+            -- compared again with its new text: the batch's relinks mark it if it still is
+            duplicate_of = NULL, dup_method = NULL, dup_score = NULL,
             content_hash = u.content_hash, entry_hash = u.entry_hash,
             revision = a.revision + 1, updated_at = u.fetched_at
         FROM updated_articles AS u
@@ -790,6 +830,15 @@ def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
         """
     )
     run.articles_updated = con.execute("SELECT count(*) FROM updated_articles").fetchone()[0]
+
+
+def page_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, int]:
+    """Of one run's new articles: pages that failed, and those to be fetched again."""
+    return con.execute(
+        "SELECT count(*) FILTER (WHERE fetch_error IS NOT NULL AND text_source = 'feed'), "
+        "count(*) FILTER (WHERE fetch_retry_at IS NOT NULL) FROM articles WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
 
 
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
