@@ -16,7 +16,12 @@ from typing import Any
 
 import prefect
 from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    get_current_settings,
+    temporary_settings,
+)
 
 from newsmon.errors import NewsmonError
 
@@ -126,7 +131,9 @@ def run_api() -> Iterator[str | None]:
         return
     server = RunScopedServer()
     try:
-        server.start()
+        # A first start migrates a new PREFECT_HOME's database: on a busy machine that can
+        # take longer than Prefect's default wait (20 s).
+        server.start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 90))
     except Exception as exc:
         output = server.tail()
         server.stop()

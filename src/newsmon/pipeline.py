@@ -12,10 +12,11 @@ from pathlib import Path
 
 import duckdb
 
-from newsmon import dedup, entities, staging, stories, warehouse
+from newsmon import dedup, entities, staging, stories, storylines, warehouse
 from newsmon.config import DedupSettings, Sources, StorySettings
 from newsmon.errors import WarehouseLocked
 from newsmon.extract import Article
+from newsmon.storylines import StorylineSettings
 
 log = logging.getLogger(__name__)
 
@@ -301,4 +302,7 @@ def reprocess(
     )
     # Each batch rewrote the trend rows of its stories in id order; put them back in day order.
     warehouse.cluster_trends(con)
+    # The storylines read the entities: linked again from the first story on, the same way
+    # each time (a second reprocess gives the same storylines).
+    storylines.rebuild(con, StorylineSettings())
     return done

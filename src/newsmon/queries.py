@@ -35,6 +35,12 @@ NAMED = {
     "story_timeline": Named(
         "story_timeline", "first_day", "first_day DESC, story_id, first_report"
     ),
+    "events": Named("events", "first_day", "first_day DESC, articles DESC, story_id"),
+    "storyline_timeline": Named(
+        "storyline_timeline",
+        "first_day",
+        "storyline_events DESC, storyline_id, first_day, story_id",
+    ),
     "actor_pairs": Named("actor_pairs", "week", "week DESC, stories DESC"),
     "development_timeline": Named("development_timeline", "day", "day DESC, stories DESC"),
     "feed_health": Named("feed_health", None, "feed_id", topic=False),

@@ -243,6 +243,42 @@ def _table(header: list[str], rows: list[tuple]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def storylines_section(con, start: date, end: date, topic: str, top: int = 3) -> str | None:
+    """The largest storylines of the period, each as a timeline of its events."""
+    if not _has_table(con, "storylines"):
+        return None
+    rows = con.execute(
+        """
+        SELECT storyline_id, storyline, first_day, event, articles, outlets, linked_by
+        FROM storyline_timeline
+        WHERE topic = ? AND storyline_id IN (
+            SELECT storyline_id FROM storyline_timeline
+            WHERE topic = ? AND first_day BETWEEN ? AND ?
+            GROUP BY storyline_id HAVING count(*) > 1
+            ORDER BY count(*) DESC, sum(articles) DESC, storyline_id LIMIT ?)
+        ORDER BY storyline_id, first_day, story_id
+        """,
+        [topic, topic, start, end, top],
+    ).fetchall()
+    if not rows:
+        return None
+    lines: dict[str, list[tuple]] = {}
+    for row in rows:
+        lines.setdefault(row[0], []).append(row)
+    parts = []
+    for events in sorted(lines.values(), key=lambda e: (-len(e), e[0][0])):
+        items = "".join(
+            f'<li><span class="day">{day:%d %b}</span> {html.escape(event or "")}'
+            f' <span class="meta">({articles} articles, {outlets} outlets)</span></li>'
+            for _, _, day, event, articles, outlets, _ in events
+        )
+        parts.append(
+            f'<div class="storyline"><h3>{html.escape(events[0][1] or "")}</h3>'
+            f'<ol class="timeline">{items}</ol></div>'
+        )
+    return "".join(parts)
+
+
 def build(con: duckdb.DuckDBPyConnection, days: int = 14, topic: str = "*") -> str:
     """The report as one HTML document."""
     period = _period(con, days, topic)
@@ -276,6 +312,9 @@ def build(con: duckdb.DuckDBPyConnection, days: int = 14, topic: str = "*") -> s
             """,
             [start, end, topic, topic],
         ).fetchall()
+        timelines = storylines_section(con, start, end, topic)
+        if timelines:
+            sections.append(f"<section><h2>Storylines</h2>{timelines}</section>")
         sections.append(
             "<section><h2>Most reported stories</h2>"
             + _table(["story", "first seen", "articles", "outlets"], top_stories)
@@ -306,6 +345,9 @@ td, th {{ border-bottom: 1px solid #eaeef2; padding: .3rem .5rem; text-align: le
 .empty {{ color: #57606a; font-style: italic; }}
 .failing {{ color: #d1242f; border-left: 4px solid #d1242f; padding: .1rem .8rem; }}
 .failing .feed {{ font-weight: bold; }}
+h3 {{ font-size: 1rem; margin-bottom: .2rem; }}
+.timeline {{ list-style: none; padding-left: .8rem; border-left: 3px solid #0969da; }}
+.timeline li {{ margin: .25rem 0; }} .timeline .day {{ font-weight: bold; white-space: nowrap; }}
 </style></head>
 <body>
 <h1>newsmon report</h1>

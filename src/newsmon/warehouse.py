@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from rapidfuzz import fuzz, process
 
+from newsmon import storylines
 from newsmon.dedup import Known, Link, NearCandidate, Prepared
 from newsmon.entities import ArticleEntities, EntityRef
 from newsmon.errors import WarehouseError, WarehouseLocked
@@ -27,6 +28,7 @@ from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 from newsmon.schedule import PageRetry, PollState
 from newsmon.stories import FEATURES_VERSION, StoredStory
+from newsmon.storylines import StorylineSettings
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +394,7 @@ class RunRecord:
     stories_new: int = 0
     pages_retried: int = 0
     pages_recovered: int = 0
+    storylines_new: int = 0
 
 
 def load_cycle(
@@ -461,6 +464,9 @@ def load_cycle(
         if story_vectors:
             _store_story_vectors(con, story_vectors)
         _refresh_stories(con, {a.story_id for a in articles if a.story_id})
+        run.storylines_new = storylines.assign(
+            con, {a.story_id for a in articles if a.story_id}, StorylineSettings()
+        )
         # A relink can move an article without a story_id to another story: its old
         # story's trend rows are recomputed too (read before the update).
         relinked = _relinked_articles(con, [link.article_id for link in relinks])
@@ -570,6 +576,8 @@ def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> Non
         con.execute(
             """
             INSERT OR REPLACE INTO stories
+                (story_id, title, first_seen_at, last_seen_at, article_count, outlet_count,
+                 storyline_id)
             SELECT
                 a.story_id,
                 arg_min(a.title, coalesce(a.published_at, a.fetched_at)) AS title,
@@ -578,9 +586,11 @@ def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> Non
                 count(*) AS article_count,
                 -- an outlet is the site the page names, else the host of its URL
                 count(DISTINCT coalesce(a.site_name, regexp_extract(
-                    coalesce(a.canonical_url, a.url), '^[a-z]+://(?:www\\.)?([^/:]+)', 1))) AS outlet_count
+                    coalesce(a.canonical_url, a.url), '^[a-z]+://(?:www\\.)?([^/:]+)', 1))) AS outlet_count,
+                any_value(l.storyline_id) AS storyline_id
             FROM articles AS a JOIN touched_stories USING (story_id)
-            GROUP BY ALL
+            LEFT JOIN storyline_links AS l ON l.story_id = a.story_id
+            GROUP BY a.story_id
             """
         )
     finally:

@@ -1,0 +1,143 @@
+"""Storylines: events linked through shared actors and words, incrementally, with the reason."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from newsmon.storylines import StorylineIndex, StorylineSettings, StoryProfile
+
+DAY = datetime(2026, 3, 2, 9)
+
+
+def _event(story_id: str, day: int, words: dict, entities: dict) -> StoryProfile:
+    when = DAY + timedelta(days=day)
+    return StoryProfile(story_id, when, when, words, entities)
+
+
+TALKS = {"talk": 1.0, "delegation": 0.8, "harbour": 0.6, "treaty": 0.7}
+ACTORS = {"person:Mara Quell": 1.0, "organisation:Northgate Council": 0.8, "place:Vell": 0.5}
+
+
+def test_events_sharing_actors_and_words_form_one_storyline_with_the_reason():
+    index = StorylineIndex()
+    first = index.link(_event("s1", 0, TALKS, ACTORS))
+    second = index.link(
+        _event("s2", 9, {"talk": 0.9, "treaty": 1.0, "signing": 0.7}, ACTORS)
+    )
+    assert first.shared == "opened" and first.storyline_id == "s1"
+    assert second.storyline_id == "s1" and second.score >= StorylineSettings().threshold
+    assert "Mara Quell" in second.shared and "treaty" in second.shared
+
+
+def test_a_shared_place_alone_does_not_link_two_events():
+    index = StorylineIndex()
+    index.link(_event("snow", 0, {"snow": 1.0, "record": 0.8, "storm": 0.5}, {"place:Vell": 1.0}))
+    bill = index.link(
+        _event("bill", 1, {"bill": 1.0, "record": 0.6, "utility": 0.7}, {"place:Vell": 1.0})
+    )
+    assert bill.storyline_id == "bill" and bill.shared == "opened"
+
+
+def test_shared_words_without_shared_actors_do_not_link():
+    index = StorylineIndex()
+    index.link(_event("a", 0, TALKS, {"person:Mara Quell": 1.0}))
+    other = index.link(_event("b", 1, TALKS, {"person:Osric Penn": 1.0}))
+    assert other.shared == "opened"
+
+
+def test_a_storyline_closes_after_its_window():
+    index = StorylineIndex(StorylineSettings(window_days=10))
+    index.link(_event("s1", 0, TALKS, ACTORS))
+    assert index.link(_event("s2", 9, TALKS, ACTORS)).storyline_id == "s1"
+    # counted from the storyline's latest event (day 9), not its first
+    assert index.link(_event("s3", 18, TALKS, ACTORS)).storyline_id == "s1"
+    assert index.link(_event("s4", 40, TALKS, ACTORS)).shared == "opened"
+
+
+@pytest.mark.slow
+def test_the_demo_warehouse_holds_the_istanbul_storyline(demo_db):
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        rounds = con.execute(
+            "SELECT DISTINCT a.storyline_id FROM articles AS a "
+            "WHERE a.title ILIKE '%istanbul%' AND a.title ILIKE '%round%'"
+        ).fetchall()
+        assert len(rounds) == 1
+        storyline = rounds[0][0]
+        titles = [
+            r[0]
+            for r in con.execute(
+                "SELECT title FROM articles WHERE storyline_id = ?", [storyline]
+            ).fetchall()
+        ]
+        assert any("prisoner swap" in t.lower() for t in titles)
+        assert not any("Eurovision" in t for t in titles)
+        # the tables agree with each other
+        bad = con.execute(
+            """
+            SELECT count(*) FROM storylines AS sl
+            WHERE event_count <> (SELECT count(*) FROM stories AS s
+                                  WHERE s.storyline_id = sl.storyline_id)
+               OR article_count <> (SELECT count(*) FROM articles AS a
+                                    WHERE a.storyline_id = sl.storyline_id)
+            """
+        ).fetchone()[0]
+        assert bad == 0
+        unlinked = con.execute(
+            "SELECT count(*) FROM articles WHERE story_id IS NOT NULL AND storyline_id IS NULL"
+        ).fetchone()[0]
+        assert unlinked == 0
+        rows = con.execute(
+            "SELECT event, linked_by FROM storyline_timeline "
+            "WHERE topic = 'russia-ukraine-talks' AND storyline_id = ? ORDER BY first_day",
+            [storyline],
+        ).fetchall()
+    assert len(rows) >= 3 and rows[0][1] == "opened"
+    assert all(r[1].startswith("entities: ") for r in rows[1:])
+
+
+@pytest.mark.slow
+def test_reprocess_links_the_storylines_again_and_a_second_run_changes_nothing(
+    demo_db, tmp_path
+):
+    from newsmon.cli import main
+
+    from .conftest import ROOT
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, db)
+
+    def links() -> list[tuple]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(
+                "SELECT story_id, storyline_id, score, shared FROM storyline_links ORDER BY 1"
+            ).fetchall()
+
+    with duckdb.connect(str(db)) as con:  # a warehouse from before storylines
+        con.execute("DELETE FROM storyline_links")
+    args = ["reprocess", "--sources", str(ROOT / "sources.yaml"), "--db", str(db)]
+    assert main(args) == 0
+    once = links()
+    assert len(once) > 10
+    assert main(args) == 0
+    assert links() == once
+
+
+@pytest.mark.slow
+def test_the_report_shows_the_istanbul_storyline_as_a_timeline_of_its_events(demo_db):
+    import re
+
+    from newsmon import report
+
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        page = report.build(con, days=0, topic="russia-ukraine-talks")
+    section = page.split("<h2>Storylines</h2>", 1)[1].split("</section>", 1)[0]
+    first = re.search(r'<div class="storyline">.*?</div>', section, re.S).group(0)
+    events = re.findall(r"<li>.*?</li>", first, re.S)
+    assert len(events) >= 3
+    assert sum("Istanbul" in e for e in events) >= 2  # both rounds, one timeline
+    days = re.findall(r'<span class="day">(\d\d \w{3})</span>', first)
+    assert days[0].endswith("May") and days[-1].endswith("Jun")  # in order, over weeks
