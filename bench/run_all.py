@@ -32,6 +32,7 @@ SCRIPTS = [
     ("eval_near_duplicates.py", [], [], None),
     ("eval_url_updates.py", [], [], "url_updates"),
     ("eval_stories.py", STORIES_JSON, STORIES_JSON, "stories"),
+    ("eval_storylines.py", [], [], None),
     ("eval_entities.py", [], [], "entities"),
     ("eval_developments.py", [], [], "developments"),
     ("soak.py", [], ["--smoke"], "soak"),

@@ -382,6 +382,28 @@ def test_a_poll_run_created_through_the_api_fills_the_warehouse(served):
     ]
 
 
+def test_a_served_poll_run_in_which_no_feed_answers_ends_failed_with_the_reasons(served):
+    site = served.site
+    db = served.use_feeds(
+        [
+            {"id": "gone", "name": "Gone Gazette", "url": served.site.url("/gone.xml")},
+            {"id": "shut", "name": "Shut Herald", "url": "http://127.0.0.1:9/feed.xml"},
+        ],
+        served.folder / "failing.duckdb",
+    )
+    assert "/gone.xml" not in site.routes
+    run = served.wait_for(served.trigger(force=True), "FAILED")
+    assert run.state.message == (
+        "no feed could be polled: all 2 failed: HTTP 404; connection refused"
+    ), run.state.message
+    # What the run learnt is stored: each feed's error, and the run itself.
+    assert sorted(rows(db, "SELECT feed_id, status, error FROM feed_polls")) == [
+        ("gone", "error", "HTTP 404"),
+        ("shut", "error", "connection refused"),
+    ]
+    assert rows(db, "SELECT feeds_ok, feeds_failed FROM runs") == [(0, 2)]
+
+
 def test_quick_run_in_the_ui_starts_a_poll_run_that_completes(served, tmp_path):
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect, sync_playwright
