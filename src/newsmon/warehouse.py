@@ -89,12 +89,22 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 _migrated: set[tuple[str, int]] = set()
 
 
+# A new warehouse is written in the storage format of this DuckDB release, so that the
+# `duckdb` command-line client the package registry offers (duckdb-cli 1.5.x; duckdb 2.0's
+# own format is newer) opens it and its snapshot. Set only when a file is created.
+STORAGE_VERSION = "v1.5.0"
+
+
 def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     """duckdb.connect, retrying with backoff while another process holds the file."""
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:
         try:
+            if not read_only and not path.exists():
+                return duckdb.connect(
+                    str(path), config={"storage_compatibility_version": STORAGE_VERSION}
+                )
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
