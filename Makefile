@@ -36,9 +36,10 @@ postgres:
 test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# A local Prefect server on 127.0.0.1:4200 serving the deployments of deploy/prefect.yaml.
+# A local Prefect server on 127.0.0.1:4200 serving the deployments of deploy/prefect.yaml;
+# SOURCES=path/to/sources.yaml makes that file their sources file (default: sources.yaml).
 serve: $(STAMP)
-	$(BIN)/python deploy/serve.py --port $(or $(PORT),4200)
+	$(BIN)/python deploy/serve.py --port $(or $(PORT),4200) $(if $(SOURCES),--sources '$(SOURCES)')
 
 # PostgreSQL, a Prefect server on it and two workers on the work pool `newsmon`, all on
 # 127.0.0.1 with throwaway files (deploy/README.md); Ctrl-C stops them all.

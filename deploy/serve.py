@@ -1,14 +1,18 @@
 """Start a local Prefect server on 127.0.0.1 and serve newsmon's deployments from deploy/prefect.yaml.
 
     .venv/bin/python deploy/serve.py [--port 4200] [--sources sources.yaml] [--no-server]
+    make serve [PORT=4200] [SOURCES=my-sources.yaml]
 
-Prints the UI address; Ctrl-C (or SIGTERM) stops the runner and then the server. With
---no-server it serves against the Prefect API already configured (PREFECT_API_URL).
+--sources becomes the `sources` parameter of every deployment (a missing file stops here with
+exit code 2; an invalid one is reported, and served: each run reads it again). Prints the UI address; Ctrl-C (or SIGTERM) stops the
+runner and then the server. With --no-server it serves against the Prefect API already
+configured (PREFECT_API_URL).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
@@ -57,7 +61,11 @@ def start_server(port: int, home: Path, env: dict[str, str] | None = None) -> su
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    wait_healthy(f"http://127.0.0.1:{port}/api", server, home / "server.log")
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/api", server, home / "server.log")
+    except BaseException:  # Ctrl-C or SIGTERM while it starts: it must not outlive us
+        stop(server)
+        raise
     return server
 
 
@@ -131,6 +139,39 @@ def runner_deployments(sources: Path | None = None) -> list:
     return out
 
 
+def serve(deployments: list) -> None:
+    """Serve the deployments until Ctrl-C or SIGTERM, which both stop the runner the same
+    way: its main task is cancelled and it shuts down as on Ctrl-C (schedules paused)."""
+    from prefect.runner import Runner
+
+    class _Runner(Runner):
+        main: asyncio.Task | None = None
+
+        def handle_sigterm(self, *args) -> None:
+            # Prefect's own handler calls the synchronous Runner.stop() from inside the
+            # running event loop, where it only creates the Runner.astop() coroutine ("was
+            # never awaited") and then exits at once, skipping the runner's shutdown. Instead,
+            # cancel the main task as asyncio.run does on Ctrl-C (signal-safe: the loop does it).
+            if self.main is not None and not self.main.done():
+                self.main.get_loop().call_soon_threadsafe(self.main.cancel)
+
+    runner = _Runner(pause_on_shutdown=True, limit=None)  # prefect.serve's defaults
+    for deployment in deployments:
+        runner.add_deployment(deployment)
+
+    async def run() -> None:
+        runner.main = asyncio.current_task()
+        await runner.start()  # installs handle_sigterm
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        asyncio.run(run())
+    except asyncio.CancelledError:  # SIGTERM
+        raise KeyboardInterrupt from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=4200)
@@ -141,36 +182,56 @@ def main() -> int:
     parser.add_argument("--no-server", action="store_true", help="use the API in PREFECT_API_URL")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    server = None
-    if not args.no_server:
-        args.home.mkdir(parents=True, exist_ok=True)
+    from newsmon.config import load_sources
+    from newsmon.errors import ConfigError
+
+    sources = args.sources.resolve()  # before the chdir below: relative to where make ran
+    if not sources.is_file():  # a misspelt SOURCES= path
+        print(f"serve.py: error: {sources}: file not found", file=sys.stderr)
+        return 2
+    try:
+        load_sources(sources)
+    except ConfigError as exc:
+        # Every run reads the file again, so a fix needs no restart: serve, and say so now
+        # rather than only in each failed run.
         print(
-            f"starting a Prefect server on 127.0.0.1:{args.port} (logs: {args.home / 'server.log'}) ...",
+            f"serve.py: warning: every run will fail until {sources} is fixed:\n{exc}",
+            file=sys.stderr,
             flush=True,
         )
-        server = start_server(args.port, args.home)
-        os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{args.port}/api"
 
-    def shutdown(signum, frame):  # SIGTERM behaves like Ctrl-C
+    def shutdown(signum, frame):  # SIGTERM behaves like Ctrl-C (until the runner starts)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
-    os.chdir(ROOT)  # flows resolve relative paths (sources.yaml, data/) from the project
+    server = None
     try:
-        from prefect import serve
-
-        deployments = runner_deployments(args.sources.resolve())
+        if not args.no_server:
+            args.home.mkdir(parents=True, exist_ok=True)
+            print(
+                f"starting a Prefect server on 127.0.0.1:{args.port} "
+                f"(logs: {args.home / 'server.log'}) ...",
+                flush=True,
+            )
+            server = start_server(args.port, args.home)
+            os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{args.port}/api"
+        os.chdir(ROOT)  # flows resolve relative paths (sources.yaml, data/) from the project
+        deployments = runner_deployments(sources)
         ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
         print(
-            f"Prefect UI: {ui}  —  deployments: {', '.join(d.name for d in deployments)}",
+            f"Prefect UI: {ui}  —  deployments: {', '.join(d.name for d in deployments)}"
+            f"  —  sources: {sources}",
             flush=True,
         )
         print("open Deployments → poll → Run → Quick run; Ctrl-C stops everything", flush=True)
-        serve(*deployments)
+        serve(deployments)
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
         if server is not None:
+            # A second SIGTERM must not cut the server's shutdown short (stop() ends with
+            # SIGKILL after its grace period anyway).
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             stop(server)
     return 0
 

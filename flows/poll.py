@@ -404,6 +404,7 @@ def poll_feeds(
     result["warehouse"] = str(db_path)
     result["duplicates_by_method"] = by_method
     result["outcome"] = outcome
+    result["entries_stored"] = skipped["stored"]  # listed again, unchanged
     result["failed"] = summary.total_failure(statuses)
     result["feed_errors"] = {s.feed_id: s.error for s in statuses if s.status == "error"}
     if result["failed"]:

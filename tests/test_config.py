@@ -68,6 +68,74 @@ def test_duplicate_ids_are_refused():
     assert error_of(text) == "s.yaml:6: feeds[1].id: duplicate id 'one' (first used at feeds[0])"
 
 
+def test_every_problem_of_a_file_is_reported_at_once_in_line_order():
+    text = """\
+feeds:
+  - id: one
+    name: One
+    url: https://example.org/feed.xml
+    intervall: 5
+  - id: one
+    name: Two
+    name: Again
+    url: "http://exa mple.com/rss"
+  - id: three
+    name: Three
+    url: https://example.org/feed.xml
+settings:
+  http:
+    timout: 3
+  polling:
+    min_interval: 2d
+"""
+    assert error_of(text).splitlines() == [
+        "s.yaml:5: feeds[0].intervall: unknown key",
+        "s.yaml:6: feeds[1].id: duplicate id 'one' (first used at feeds[0])",
+        "s.yaml:8: feeds[1].name: duplicate key",
+        "s.yaml:9: feeds[1].url: URL must not contain whitespace or control characters "
+        "(found ' '; a space in a path is written %20): 'http://exa mple.com/rss'",
+        "s.yaml:12: feeds[2].url: duplicate url 'https://example.org/feed.xml' "
+        "(first used at feeds[0])",
+        "s.yaml:15: settings.http.timout: unknown key",
+        "s.yaml:16: settings.polling: min_interval must not exceed max_interval",
+    ]
+
+
+def test_load_sources_reports_every_problem_with_its_file(tmp_path: Path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        GOOD + "  - id: one\n    name: Again\n    url: https://example.org/x\n    tags: 3\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_sources(path)
+    assert str(info.value).splitlines() == [
+        f"{path}:6: feeds[1].id: duplicate id 'one' (first used at feeds[0])",
+        f"{path}:9: feeds[1].tags: Input should be a valid list",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("http://exa mple.com/rss", "' '"),
+        ("https://example.org/world news.xml", "' '"),
+        ("'https://example.org/feed.xml '", "' '"),
+        ('"https://example.org/\\tfeed.xml"', "'\\t'"),
+        ('"https://example.org/feed.xml\\n"', "'\\n'"),
+    ],
+)
+def test_whitespace_in_a_feed_url_is_refused(url, found):
+    text = GOOD.replace("https://example.org/feed.xml", url)
+    message = error_of(text)
+    assert message.startswith("s.yaml:4: feeds[0].url: URL must not contain whitespace")
+    assert f"(found {found};" in message and len(message.splitlines()) == 1
+
+
+def test_a_url_with_a_bad_port_is_refused():
+    text = GOOD.replace("example.org/", "example.org:99999/")
+    assert "feeds[0].url: URL has an invalid port" in error_of(text)
+
+
 def test_duplicate_yaml_keys_are_refused():
     text = GOOD.replace("    interval: 30m\n", "    name: Twice\n")
     assert error_of(text) == "s.yaml:5: feeds[0].name: duplicate key"

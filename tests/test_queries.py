@@ -8,8 +8,12 @@ import json
 
 import duckdb
 import pytest
+import yaml
 
 from newsmon.cli import main
+from newsmon.queries import render
+
+from .conftest import ROOT
 
 
 def query(capsys, *args):
@@ -54,7 +58,7 @@ def test_sql_is_read_only_and_errors_are_one_line(demo_db, capsys):
     code, _, err = query(capsys, "--sql", "DELETE FROM stories", "--db", str(demo_db))
     assert code == 1 and "read-only" in err and len(err.strip().splitlines()) == 1
     code, _, err = query(capsys, "no_such_query", "--db", str(demo_db))
-    assert code == 1 and "unknown query" in err
+    assert code == 2 and "unknown query" in err  # a usage error, as argparse's are
     with duckdb.connect(str(demo_db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM stories").fetchone()[0] > 0
 
@@ -71,7 +75,7 @@ def test_rows_past_the_limit_are_announced_on_stderr_and_csv_stays_data(demo_db,
     code, out, err = query(capsys, "story_timeline", "--days", "0", "--db", str(demo_db))
     assert code == 0 and "--limit" not in err  # the demo's timeline is under 200 rows
     code, _, err = query(capsys, "--db", str(demo_db))
-    assert code == 1 and "give either a query name or --sql" in err
+    assert code == 2 and "give either a query name or --sql" in err
     for option in ("--limit", "--days"):  # a typo must not print the whole table
         with pytest.raises(SystemExit) as exit_:
             query(capsys, *sql, option, "-20")
@@ -118,3 +122,44 @@ def test_developments_are_stored_and_collapse_per_story(demo_db, capsys):
     assert code == 0 and {"talks", "ceasefire", "prisoner_exchange", "sanctions"} <= {
         r["kind"] for r in rows
     }
+
+
+def test_an_unknown_topic_is_an_error_listing_the_known_topics(demo_db, capsys, tmp_path):
+    base = ["entity_daily", "--days", "0", "--db", str(demo_db)]
+    code, out, err = query(capsys, *base, "--topic", "nosuch")
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "newsmon: error: unknown topic 'nosuch'; known topics: russia-ukraine-talks "
+        "('*': all articles)"
+    )
+    # A topic of the sources file is known too, even before any article belongs to it.
+    sources = tmp_path / "sources.yaml"
+    data = yaml.safe_load((ROOT / "sources.yaml").read_text(encoding="utf-8"))
+    data["topics"].append({"id": "gaza-talks", "keywords": ["Gaza"]})
+    sources.write_text(yaml.safe_dump(data), encoding="utf-8")
+    code, _, err = query(capsys, *base, "--topic", "nosuch", "--sources", str(sources))
+    assert code == 2 and "known topics: gaza-talks, russia-ukraine-talks (" in err
+    code, out, err = query(capsys, *base, "--topic", "gaza-talks", "--sources", str(sources))
+    assert code == 0 and out.rstrip().endswith("(0 rows)")
+    assert "no article of this warehouse belongs to topic 'gaza-talks' yet" in err
+    # The report refuses it the same way, before writing anything.
+    out_file = tmp_path / "r.html"
+    capsys.readouterr()
+    code = main(["report", "--db", str(demo_db), "--topic", "nosuch", "--out", str(out_file)])
+    assert code == 2 and "unknown topic 'nosuch'" in capsys.readouterr().err
+    assert not out_file.exists()
+
+
+def test_long_values_are_cut_with_an_ellipsis_unless_wide(demo_db, capsys):
+    sql = "SELECT repeat('x', 100) AS long, 'short' AS s, 'a' || chr(10) || 'b' AS two_lines"
+    code, out, _ = query(capsys, "--sql", sql, "--db", str(demo_db))
+    header, rule, row = out.splitlines()[:3]
+    assert code == 0 and row.startswith("x" * 59 + "…  short")
+    assert "x" * 60 not in out and len(rule.split()[0]) == 60
+    assert row.endswith("a⏎b")  # a line break would break the table's rows
+    code, out, _ = query(capsys, "--sql", sql, "--db", str(demo_db), "--wide")
+    assert code == 0 and out.splitlines()[2].startswith("x" * 100 + "  short")
+    code, out, _ = query(capsys, "--sql", sql, "--db", str(demo_db), "--format", "csv")
+    assert "x" * 100 + ",short" in out  # CSV and JSON hold whole values
+    # exactly the width is not cut
+    assert render(["c"], [("y" * 60,)], "table").splitlines()[2] == "y" * 60

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 
 from newsmon import __version__, warehouse
-from newsmon.config import DEFAULT_SOURCES, load_sources
-from newsmon.errors import NewsmonError, RunFailed
+from newsmon.config import DEFAULT_SOURCES, Settings, Sources, load_sources
+from newsmon.errors import ConfigError, NewsmonError, RunFailed, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def _print_summary(result: dict) -> None:
         f"(not modified {result['feeds_not_modified']}), failed {result['feeds_failed']}; "
         f"entries seen {result['entries_seen']}; new articles {result['articles_new']} "
         f"({result['text_from_page']} with page text, {result['text_from_feed']} with feed text); "
-        f"already stored (skipped) {result['duplicates_skipped']}; "
+        f"already stored {_already_stored(result)} (listed again, unchanged); "
+        f"skipped as duplicate entries {result['duplicates_skipped']}; "
         f"duplicates marked {result['duplicates_marked']} "
         f"({_methods(result.get('duplicates_by_method') or {})}); "
         f"updated {result['articles_updated']}; new stories {result['stories_new']}; "
@@ -109,6 +110,18 @@ def _print_summary(result: dict) -> None:
         )
     print(f"warehouse: {result['warehouse']} ({total} articles in all)")
     print(f"try: newsmon query entity_daily --days 0 --db {result['warehouse']}")
+
+
+def _already_stored(result: dict) -> int:
+    """Entries of the run that were already in the warehouse, unchanged (listed again)."""
+    if "entries_stored" in result:
+        return result["entries_stored"]
+    # A flow that does not report them: what is left of the entries seen once the new, the
+    # updated and the skipped ones are counted. Updates include stored articles whose failed
+    # page arrived on this run (pages_recovered); those are not entries of its feeds.
+    updated = result["articles_updated"] - result["pages_recovered"]
+    left = result["entries_seen"] - result["articles_new"] - result["duplicates_skipped"] - updated
+    return max(0, left)
 
 
 def _methods(by_method: dict[str, int]) -> str:
@@ -185,9 +198,14 @@ def _ago(value, now) -> str:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    sources = load_sources(args.sources)
+    # --db alone: that warehouse's feeds, whatever the sources file in the current folder
+    # lists; with a sources file (given, or the default without --db): both, merged.
+    sources: Sources | None = None
+    if args.sources is not None or args.db is None:
+        sources = load_sources(args.sources or DEFAULT_SOURCES)
     db = args.db or sources.settings.warehouse
-    wait = sources.settings.lock_wait  # a load under way holds the file for seconds
+    # a load under way holds the file for seconds
+    wait = (sources.settings if sources else Settings()).lock_wait
     if args.enable:
         with warehouse.connect(db, wait=wait) as con:
             if not warehouse.enable_feed(con, args.enable):
@@ -196,21 +214,34 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         return 0
     from datetime import UTC, datetime
 
+    from newsmon import queries
+
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = {}
     if Path(db).exists():
         # writable: applies pending migrations first (held for milliseconds)
         with warehouse.connect(db, wait=wait) as con:
             rows = {r["feed_id"]: r for r in warehouse.feed_report(con)}
+    elif sources is None:
+        raise NewsmonError(f"{db}: no warehouse here (give --sources to list a file's feeds)")
+    configured = [feed.id for feed in sources.feeds] if sources else []
+    ids = configured + sorted(set(rows) - set(configured))
+    notes = {}
+    if sources is not None and rows:
+        where = args.sources or DEFAULT_SOURCES
+        notes = {i: f"only in {where}" for i in configured if i not in rows}
+        notes |= {i: f"only in {db}" for i in rows if i not in configured}
+    problem_width = 0 if args.wide else 80
     table = []
-    for feed in sources.feeds:
-        r = rows.get(feed.id)
+    for feed_id in ids:
+        r = rows.get(feed_id)
+        note = (notes.get(feed_id, ""),) if notes else ()
         if r is None:
-            table.append((feed.id, "new", "never", "never", 0, 0, "now", "", 0, ""))
+            table.append((feed_id, "new", "never", "never", 0, 0, "now", "", 0, *note, ""))
             continue
         table.append(
             (
-                feed.id,
+                feed_id,
                 r["status"],
                 _ago(r["last_polled_at"], now),
                 _ago(r["last_success_at"], now),
@@ -223,7 +254,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
                 else "now",
                 f"{(r['interval_seconds'] or 0) / 60:.0f}m" if r["interval_seconds"] else "",
                 r["entries_seen"],
-                (r["problem"] or "")[:80],
+                *note,
+                queries.clip(r["problem"] or "", problem_width),
             )
         )
     header = (
@@ -236,6 +268,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         "next poll",
         "interval",
         "entries",
+        *(("note",) if notes else ()),
         "problem",
     )
     print(_table(header, table))
@@ -265,33 +298,64 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     from newsmon import queries
 
+    if bool(args.name) == bool(args.sql):
+        raise UsageError(
+            "give either a query name or --sql (names: " + ", ".join(sorted(queries.NAMED)) + ")"
+        )
     db = args.db
     if db is None:
         db = load_sources(args.sources).settings.warehouse
-    if bool(args.name) == bool(args.sql):
-        raise NewsmonError(
-            "give either a query name or --sql (names: " + ", ".join(sorted(queries.NAMED)) + ")"
-        )
     limit = args.limit + 1 if args.limit > 0 else 0  # one more row tells that rows were left out
+    note = None
     with queries.open_for_query(db, args.live) as con:
         if args.sql:
             columns, rows = queries.run_sql(con, args.sql, limit)
         else:
             columns, rows = queries.run_named(con, args.name, args.days, args.topic, limit)
+            note = _check_topic(con, args)  # after the query name's own check
     cut = 0 < args.limit < len(rows)
-    print(queries.render(columns, rows[: args.limit] if cut else rows, args.format))
-    if cut:  # on stderr: CSV and JSON on stdout stay data
+    print(queries.render(columns, rows[: args.limit] if cut else rows, args.format, args.wide))
+    # on stderr: CSV and JSON on stdout stay data
+    if cut:
         print(f"(the first {args.limit} rows; --limit N shows more, 0 all)", file=sys.stderr)
+    if note:
+        print(f"newsmon: {note}", file=sys.stderr)
     return 0
+
+
+def _check_topic(con, args: argparse.Namespace) -> str | None:
+    """UsageError for a topic that neither the warehouse nor the sources file knows; a note
+    for one the sources file adds but no stored article belongs to yet."""
+    from newsmon import queries
+
+    if args.topic == "*" or args.topic in queries.stored_topics(con):
+        return None
+    configured: list[str] = []
+    if args.sources.exists():
+        try:
+            configured = [t.id for t in load_sources(args.sources).topics]
+        except ConfigError as exc:  # the warehouse's own topics are still listed
+            log.warning("topics of %s not read: %s", args.sources, exc)
+    return queries.check_topic(con, args.topic, configured)
+
+
+def report_path(db: Path, topic: str = "*") -> Path:
+    """Where `newsmon report` writes by default: next to the warehouse, one file per topic."""
+    name = "report.html" if topic == "*" else f"report-{topic}.html"
+    return Path(db).parent / name
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from newsmon import queries, report
 
     db = args.db or load_sources(args.sources).settings.warehouse
+    out = args.out or report_path(db, args.topic)
     with queries.open_for_query(db, args.live) as con:
-        out = report.write(con, args.out, args.days, args.topic)
+        note = _check_topic(con, args)
+        out = report.write(con, out, args.days, args.topic)
     print(f"report written to {out}")
+    if note:
+        print(f"newsmon: {note}", file=sys.stderr)
     return 0
 
 
@@ -312,12 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def sources_option(p: argparse.ArgumentParser) -> None:
+    def sources_option(
+        p: argparse.ArgumentParser, default: Path | None = DEFAULT_SOURCES, help: str = ""
+    ) -> None:
         p.add_argument(
             "--sources",
             type=Path,
-            default=DEFAULT_SOURCES,
-            help="sources file (default: %(default)s)",
+            default=default,
+            help=help or "sources file (default: %(default)s)",
         )
 
     check = commands.add_parser("check", help="validate the sources file (exit 2 when invalid)")
@@ -333,11 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     feeds = commands.add_parser("feeds", help="list feeds: status, errors, next poll, entries seen")
-    sources_option(feeds)
+    sources_option(
+        feeds,
+        None,
+        f"sources file (default: {DEFAULT_SOURCES}, unless --db is given: then the feeds of "
+        "that warehouse; both given: both, merged, each feed only in one noted)",
+    )
     feeds.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
     feeds.add_argument(
         "--enable", metavar="ID", help="re-enable a feed disabled after repeated errors"
     )
+    feeds.add_argument("--wide", action="store_true", help="show whole problems, not 80 characters")
     feeds.set_defaults(func=cmd_feeds)
 
     reprocess = commands.add_parser(
@@ -366,6 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.add_argument(
+        "--wide",
+        action="store_true",
+        help="table: show whole values (default: cut at 60 characters, marked with …)",
+    )
+    query.add_argument(
         "--limit", type=_count, default=200, help="rows at most (0: all; default %(default)s)"
     )
     query.add_argument(
@@ -388,7 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
     )
-    rep.add_argument("--out", type=Path, default=Path("report.html"))
+    rep.add_argument(
+        "--out",
+        type=Path,
+        help="HTML file to write (default: report.html next to the warehouse file;"
+        " report-TOPIC.html with --topic)",
+    )
     rep.add_argument("--live", action="store_true", help="read the live file, not the snapshot")
     sources_option(rep)
     rep.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -66,11 +66,23 @@ class _Strict(BaseModel):
 
 
 def _http_url(value: str) -> str:
+    # urlsplit accepts 'http://exa mple.com/rss' and gives the host 'exa mple.com': the feed
+    # would fail on every poll with a DNS error instead of once here.
+    blank = next((c for c in value if c.isspace() or not c.isprintable()), None)
+    if blank is not None:
+        raise ValueError(
+            f"URL must not contain whitespace or control characters (found {blank!r}; "
+            f"a space in a path is written %20): {value!r}"
+        )
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"URL scheme must be http or https, got {value!r}")
     if not parts.hostname:
         raise ValueError(f"URL has no host: {value!r}")
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number from 0 to 65535)
+    except ValueError:
+        raise ValueError(f"URL has an invalid port: {value!r}") from None
     return value
 
 
@@ -253,12 +265,21 @@ class Sources(_Strict):
         return {feed.id: feed for feed in self.feeds}
 
 
-def _duplicates(sources: Sources) -> Iterator[tuple[tuple, str]]:
-    """Yield (key path, message) for ids and URLs that appear twice."""
+def _duplicates(data: dict) -> Iterator[tuple[tuple, str]]:
+    """Yield (key path, message) for ids and URLs that appear twice.
+
+    Read from the parsed YAML rather than the validated model, so that duplicates are
+    reported together with every other problem of the file instead of after they are fixed.
+    """
     for section, key in (("feeds", "id"), ("feeds", "url"), ("topics", "id")):
+        items = data.get(section)
+        if not isinstance(items, list):
+            continue  # pydantic reports the section's type
         first: dict[str, int] = {}
-        for index, item in enumerate(getattr(sources, section)):
-            value = getattr(item, key)
+        for index, item in enumerate(items):
+            value = item.get(key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                continue
             if value in first:
                 yield (
                     (section, index, key),
@@ -278,12 +299,19 @@ def read_text(path: Path) -> str:
 
 
 def validate_yaml(
-    text: str, filename: str, model: type[M], needs: str
+    text: str,
+    filename: str,
+    model: type[M],
+    needs: str,
+    checks: Callable[[dict], Iterable[tuple[tuple, str]]] | None = None,
 ) -> tuple[M, dict[tuple, int]]:
     """Parse YAML text into `model`; every error names the file, the line and the key path.
 
-    Returns the model and the line of every key path (for checks made after validation).
-    `needs` completes the message for an empty file ("at least a 'feeds:' list").
+    All the problems of a file are reported at once, in the order of their lines: duplicate
+    YAML keys, what `checks` finds in the parsed mapping (key path, message) and every
+    validation error. Returns the model and the line of every key path (for checks made
+    after validation). `needs` completes the message for an empty file ("at least a
+    'feeds:' list").
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -294,14 +322,25 @@ def validate_yaml(
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     if root is None:
         raise ConfigError(f"{filename}: file is empty; it needs {needs}")
-    lines = dict(_node_lines(root, (), filename))
+    duplicate_keys: list[tuple[tuple, int]] = []
+    lines = dict(_node_lines(root, (), duplicate_keys))
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ConfigError(f"{filename}:{root.start_mark.line + 1}: top level must be a mapping")
+    problems = [(line, _format_path(loc), "duplicate key") for loc, line in duplicate_keys]
+    problems += [_locate(loc, message, lines) for loc, message in (checks(data) if checks else ())]
+    model_value = None
     try:
-        return model.model_validate(data), lines
+        model_value = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, lines, filename)) from None
+        problems += _errors(exc, lines)
+    if problems:
+        # sorted is stable: problems of one line keep the order they were found in
+        problems.sort(key=lambda problem: problem[0])
+        raise ConfigError(
+            "\n".join(f"{filename}:{line}: {where}: {message}" for line, where, message in problems)
+        )
+    return model_value, lines
 
 
 def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
@@ -319,36 +358,32 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
 
 def parse_sources(text: str, filename: str = "<string>") -> Sources:
     """Validate YAML text as a sources file."""
-    sources, lines = validate_yaml(text, filename, Sources, "at least a 'feeds:' list")
-    problems = [_format_one(loc, msg, lines, filename) for loc, msg in _duplicates(sources)]
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return sources
+    return validate_yaml(text, filename, Sources, "at least a 'feeds:' list", _duplicates)[0]
 
 
-def _node_lines(node: yaml.Node, path: tuple, filename: str) -> Iterator[tuple[tuple, int]]:
-    """Yield (key path, 1-based line) for every node; reject duplicate mapping keys."""
+def _node_lines(
+    node: yaml.Node, path: tuple, duplicates: list[tuple[tuple, int]]
+) -> Iterator[tuple[tuple, int]]:
+    """Yield (key path, 1-based line) for every node; append duplicate mapping keys (key
+    path, line) to `duplicates` (the YAML loader would silently keep the last one)."""
     yield path, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                where = _format_path(path + (key,))
-                raise ConfigError(
-                    f"{filename}:{key_node.start_mark.line + 1}: {where}: duplicate key"
-                )
+                duplicates.append((path + (key,), key_node.start_mark.line + 1))
             seen.add(key)
             # The key's own line: for a missing child we point at its parent key.
             yield path + (key,), key_node.start_mark.line + 1
             yield from (
                 item
-                for item in _node_lines(value_node, path + (key,), filename)
+                for item in _node_lines(value_node, path + (key,), duplicates)
                 if item[0] != path + (key,)
             )
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _node_lines(item, path + (index,), filename)
+            yield from _node_lines(item, path + (index,), duplicates)
 
 
 def _format_path(loc: tuple) -> str:
@@ -358,12 +393,12 @@ def _format_path(loc: tuple) -> str:
     return out or "(top level)"
 
 
-def _format_one(loc: tuple, message: str, lines: dict[tuple, int], filename: str) -> str:
+def _locate(loc: tuple, message: str, lines: dict[tuple, int]) -> tuple[int, str, str]:
+    """(line, key path, message): the line of the key, or of its nearest parent present."""
     probe = tuple(loc)
     while probe not in lines and probe:
         probe = probe[:-1]
-    line = lines.get(probe, 1)
-    return f"{filename}:{line}: {_format_path(tuple(loc))}: {message}"
+    return lines.get(probe, 1), _format_path(tuple(loc)), message
 
 
 _TYPE_TAGS = {"bool", "str", "int", "float", "list", "dict", "none"}
@@ -378,7 +413,7 @@ def _real_key(part: object) -> bool:
     return not ("[" in text or "(" in text or text in _TYPE_TAGS or text.startswith("function-"))
 
 
-def _format_errors(exc: ValidationError, lines: dict[tuple, int], filename: str) -> str:
+def _errors(exc: ValidationError, lines: dict[tuple, int]) -> list[tuple[int, str, str]]:
     grouped: dict[tuple, list[str]] = {}
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if _real_key(p))
@@ -390,7 +425,4 @@ def _format_errors(exc: ValidationError, lines: dict[tuple, int], filename: str)
         if message not in grouped.setdefault(loc, []):
             grouped[loc].append(message)
     # A value that fits no member of a union gets one line listing what each wanted.
-    return "\n".join(
-        _format_one(loc, "; or ".join(messages), lines, filename)
-        for loc, messages in grouped.items()
-    )
+    return [_locate(loc, "; or ".join(messages), lines) for loc, messages in grouped.items()]

@@ -13,6 +13,12 @@ class ConfigError(NewsmonError):
     exit_code = 2
 
 
+class UsageError(NewsmonError):
+    """A command was given something that does not exist (a query name, a topic); nothing ran."""
+
+    exit_code = 2
+
+
 class FetchError(NewsmonError):
     """A URL was refused or could not be fetched (recorded per feed/article, not raised out of a run)."""
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +14,11 @@ from pathlib import Path
 import duckdb
 
 from newsmon import warehouse
-from newsmon.errors import NewsmonError
+from newsmon.errors import NewsmonError, UsageError
 
 log = logging.getLogger(__name__)
+
+WIDTH = 60  # characters a table column shows at most, unless wide
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def run_named(
     """Rows of a named query for one topic: the `days` calendar days ending on the newest
     article's day (0: all), at most `limit` rows (0: all)."""
     if name not in NAMED:
-        raise NewsmonError(f"unknown query {name!r}; choose from: {', '.join(sorted(NAMED))}")
+        raise UsageError(f"unknown query {name!r}; choose from: {', '.join(sorted(NAMED))}")
     q = NAMED[name]
     exists = con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [q.view]
@@ -83,6 +86,37 @@ def run_named(
     return [d[0] for d in cursor.description], cursor.fetchall()
 
 
+def stored_topics(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The topics that articles of this warehouse belong to."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'article_topics'"
+    ).fetchall()[0][0]
+    if not exists:
+        return set()
+    return {row[0] for row in con.execute("SELECT DISTINCT topic FROM article_topics").fetchall()}
+
+
+def check_topic(
+    con: duckdb.DuckDBPyConnection, topic: str, configured: Iterable[str] = ()
+) -> str | None:
+    """Raise UsageError, listing the known topics, when `topic` is neither '*' nor a topic of
+    the warehouse's articles nor of `configured` (the sources file's); a configured topic
+    without articles yet returns a note to show, since its rows are empty."""
+    if topic == "*":
+        return None
+    stored = stored_topics(con)
+    if topic in stored:
+        return None
+    configured = set(configured)
+    if topic in configured:
+        return (
+            f"no article of this warehouse belongs to topic {topic!r} yet (after a watch list "
+            "changes, `newsmon reprocess` assigns stored articles again)"
+        )
+    known = ", ".join(sorted(stored | configured)) or "none"
+    raise UsageError(f"unknown topic {topic!r}; known topics: {known} ('*': all articles)")
+
+
 def run_sql(
     con: duckdb.DuckDBPyConnection, sql: str, limit: int = 1000
 ) -> tuple[list[str], list[tuple]]:
@@ -109,8 +143,21 @@ def open_for_query(db: Path, live: bool = False):
     return warehouse.connect(path, read_only=True)
 
 
-def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
-    """Rows as an aligned table, CSV or JSON."""
+def clip(text: str, width: int = WIDTH) -> str:
+    """`text` cut to `width` characters, the cut marked with "…" (0: never cut)."""
+    if width <= 0 or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def _cell(value: object) -> str:
+    # A line break inside a value would break the table's rows: shown as ⏎.
+    return "" if value is None else str(value).replace("\r\n", "⏎").replace("\n", "⏎")
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str, wide: bool = False) -> str:
+    """Rows as an aligned table, CSV or JSON. Table cells longer than WIDTH characters are
+    cut, marked with "…", unless `wide`; CSV and JSON always hold whole values."""
     if fmt == "json":
         return json.dumps(
             [dict(zip(columns, r, strict=True)) for r in rows],
@@ -124,11 +171,11 @@ def render(columns: list[str], rows: list[tuple], fmt: str) -> str:
         writer.writerow(columns)
         writer.writerows(rows)
         return out.getvalue().removesuffix("\n")  # print() ends the last line
-    cells = [[("" if v is None else str(v)) for v in row] for row in [tuple(columns), *rows]]
-    widths = [min(60, max(len(row[i]) for row in cells)) for i in range(len(columns))]
+    width = 0 if wide else WIDTH
+    cells = [[clip(_cell(v), width) for v in row] for row in [tuple(columns), *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = [
-        "  ".join(c[:60].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in cells
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + f"\n({len(rows)} rows)"
