@@ -219,8 +219,8 @@ def _texts(pages: list[dict], extracted: list) -> tuple[list[str], list[date]]:
 
 def two_stage(pages: list[dict]) -> int:
     """extract_page on each page, then the spaCy analysis of the texts: the floor's work."""
+    from newsmon.analysis import analyser_for
     from newsmon.config import NlpSettings
-    from newsmon.entities import analyser_for
     from newsmon.extract import extract_page
 
     # As the flow extracts them: the feeds date every item, so no extensive date search (the
@@ -238,8 +238,8 @@ _TOPICS: list = []
 
 def _worker_init(topics: list, barrier) -> None:
     global _TOPICS
+    from newsmon.analysis import analyser_for
     from newsmon.config import NlpSettings
-    from newsmon.entities import analyser_for
 
     _TOPICS = topics
     list(analyser_for(topics, NlpSettings()).analyse(["Warm-up text in London."], [date.today()]))
@@ -256,8 +256,8 @@ def _half(pages: list[dict]) -> tuple[int, int]:
 
 def floors(pages: list[dict], topics: list) -> dict:
     global _TOPICS
+    from newsmon.analysis import analyser_for
     from newsmon.config import NlpSettings
-    from newsmon.entities import analyser_for
     from newsmon.extract import extract_page
 
     _TOPICS = topics

@@ -73,7 +73,7 @@ def generate(con, articles: int, mentions_per_article: int, hex_ids: bool = Fals
     )
     con.execute(
         """
-        INSERT INTO stories
+        INSERT INTO stories (story_id, title, first_seen_at, last_seen_at, article_count, outlet_count)
         SELECT story_id, min(title), min(published_at), max(published_at), count(*), count(DISTINCT feed_id)
         FROM articles GROUP BY story_id
         """

@@ -45,8 +45,9 @@ SETS = {"40er": "dev", "google_news": "test"}
 def entity_keys(docs: list[Doc]) -> dict[str, dict[str, float]]:
     """doc_id -> the 'kind:name' keys the entity stage finds in the document, weighted as
     the warehouse weighs them (storylines.mention_weight)."""
+    from newsmon.analysis import analyser_for
     from newsmon.config import NlpSettings
-    from newsmon.entities import analyser_for, article_text
+    from newsmon.entities import article_text
 
     analyser = analyser_for([], NlpSettings())
     texts = [article_text(d.title, d.text) for d in docs]

@@ -19,6 +19,7 @@ from prefect.utilities.annotations import quote
 
 from flows import runners
 from newsmon import (
+    analysis,
     dedup,
     entities,
     extract,
@@ -106,7 +107,7 @@ def process_batch(
     """The CPU work of a batch: text (trafilatura); entities, topics, developments (spaCy);
     story features and LSH band keys."""
     articles = extract.build_articles(batch, pages, min_text_chars)
-    analyser = entities.analyser_for(topics, nlp)
+    analyser = analysis.analyser_for(topics, nlp)
     texts = [entities.article_text(a.title, a.text) for a in articles]
     days = [(a.published_at or a.fetched_at).date() for a in articles]
     found = dict(zip((a.article_id for a in articles), analyser.analyse(texts, days), strict=True))
@@ -142,7 +143,7 @@ def warm_worker(topics: list[Topic], nlp: NlpSettings) -> None:
     try:
         extracted = extract.extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/talks")
         text = entities.article_text("Talks open in Istanbul", extracted and extracted.text)
-        list(entities.analyser_for(topics, nlp).analyse([text], [_now().date()]))
+        list(analysis.analyser_for(topics, nlp).analyse([text], [_now().date()]))
         dedup.band_keys(dedup.normalise_text(text))  # imports datasketch
     except Exception as exc:
         # Only a head start: the worker must survive to take its batches, whose task then

@@ -6,7 +6,22 @@ from datetime import date
 
 import pytest
 
-from bench.eval_developments import SOURCES, build, demo, evaluate, load_labelled, split_of
+from bench.eval_developments import (
+    PLOVER_GSR,
+    SHARED,
+    SOURCES,
+    build,
+    demo,
+    evaluate,
+    evaluate_plover,
+    evaluate_real,
+    load_labelled,
+    load_plover,
+    load_real,
+    real_split,
+    split_of,
+)
+from newsmon.analysis import TextAnalyser
 from newsmon.config import load_sources
 from newsmon.demo.corpus import load_corpus
 from newsmon.developments import (
@@ -15,12 +30,22 @@ from newsmon.developments import (
     load_taxonomy,
     parse_taxonomy,
 )
-from newsmon.entities import TextAnalyser, article_text
+from newsmon.entities import article_text
 from newsmon.errors import ConfigError, NewsmonError
 
-# Just under what the frozen rules reach on the held-out test split (bench/data/README.md):
-# macro-F1 0.957, stance accuracy 0.910, quantity exact match 0.933 (14 of 15).
-FLOORS = {"macro_f1": 0.93, "stance_accuracy": 0.88, "quantity_exact": 0.9}
+# Just under what the rules reach on the held-out test split of the team's sentences
+# (bench/data/README.md): macro-F1 0.854, stance accuracy 0.947, quantity exact match 0.867
+# (13 of 15; 0.933 before the changes of issue 22).
+FLOORS = {"macro_f1": 0.83, "stance_accuracy": 0.92, "quantity_exact": 0.85}
+# Just under what they reach on the held-out test split of the labelled real sentences
+# (bench/labels/README.md; read from ../shared/data): see the README's "Developments".
+REAL_FLOORS = {"precision": 0.80, "recall": 0.77, "stance_accuracy": 0.92, "actor_right": 0.78}
+# ... and on the PLOVER gold standard's test records.
+PLOVER_FLOORS = {"precision": 0.66, "recall": 0.26, "top_category_right": 0.66}
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is absent")
+needs_plover = pytest.mark.skipif(
+    not PLOVER_GSR.exists(), reason="PLOVER's gold standard is absent"
+)
 TUESDAY = date(2025, 5, 20)
 
 
@@ -214,27 +239,26 @@ def test_an_analyst_adds_a_kind_without_code(stage, tmp_path):
     path.write_text(
         default_taxonomy_path().read_text(encoding="utf-8")
         + """
-  - label: protest
-    description: Street protests and demonstrations.
-    plover: {category: PROTEST, mode: demo}
+  - label: curfew
+    description: Curfews imposed by the authorities.
+    plover: {category: COERCE, mode: curfew}
     triggers:
-      - lemmas: [protest, demonstration, rally]
-        requires: ["@place", people, crowd, thousand, hundred, protester, demonstrator]
+      - lemmas: [curfew]
 """,
         encoding="utf-8",
     )
     extractor, entities = stage
     custom = DevelopmentExtractor(extractor.nlp, taxonomy_path=path)
-    assert custom.taxonomy.kinds[-1].label == "protest"
+    assert custom.taxonomy.kinds[-1].label == "curfew"
     (developments,) = custom.extract(
-        ["Thousands of people protested in Tbilisi on Sunday against the government."],
+        ["The authorities imposed a night curfew in Tbilisi on Sunday."],
         published=TUESDAY,
         entity_extractor=entities,
     )
-    (protest,) = [d for d in developments if d.kind == "protest"]
-    assert (protest.plover_category, protest.plover_mode) == ("PROTEST", "demo")
-    assert protest.stance == "occurred" and protest.occurred_on == date(2025, 5, 18)
-    assert protest.place == "Tbilisi"
+    (curfew,) = [d for d in developments if d.kind == "curfew"]
+    assert (curfew.plover_category, curfew.plover_mode) == ("COERCE", "curfew")
+    assert curfew.stance == "occurred" and curfew.occurred_on == date(2025, 5, 18)
+    assert curfew.place == "Tbilisi"
 
 
 def test_the_stage_needs_a_parser_and_a_lemmatizer():
@@ -255,7 +279,9 @@ def test_floors_on_the_held_out_test_split(stage):
 
 def test_the_labelled_set_covers_every_kind_with_hard_negatives():
     items = load_labelled()
-    kinds = {k.label for k in load_taxonomy().kinds}
+    # The kinds the team's set was written for (protest, arrest, expulsion came later and are
+    # labelled on real sentences only).
+    kinds = {k.label for k in load_taxonomy().kinds} - {"protest", "arrest", "expulsion"}
     counts = {k: sum(d["kind"] == k for it in items for d in it["developments"]) for k in kinds}
     assert len(items) >= 180 and min(counts.values()) >= 12, counts
     assert sum(1 for it in items if not it["developments"]) >= 30
@@ -318,3 +344,167 @@ def test_the_analyser_reads_a_whole_text_once_for_both_stages():
     assert text[swap.start_offset : swap.end_offset] == swap.sentence
     assert swap.sentence.startswith("Russia and Ukraine agreed")
     assert (swap.stance, swap.quantity) == ("agreed", 1000)
+
+
+# ----------------------------------------------------------------------------- real news
+
+
+@pytest.mark.shared_data
+@needs_shared
+def test_floors_on_the_held_out_real_sentences(stage):
+    """Real sentences of ../shared/data, labelled by the team; the test split is never tuned on."""
+    extractor, entities = stage
+    items = [it for it in load_real() if real_split(it) == "test"]
+    if not items:
+        pytest.skip("the labelled real sentences are absent")
+    assert len(items) >= 200
+    assert sum(1 for it in items if not it["developments"]) >= len(items) / 3
+    figures = evaluate_real(extractor, entities, items)
+    for name, floor in REAL_FLOORS.items():
+        assert figures[name] >= floor, (name, figures[name])
+
+
+@pytest.mark.shared_data
+@needs_plover
+def test_floors_on_the_plover_gold_standard(stage):
+    extractor, entities = stage
+    records = [r for r in load_plover() if real_split(r) == "test"]
+    figures = evaluate_plover(extractor, entities, records)
+    for name, floor in PLOVER_FLOORS.items():
+        assert figures[name] >= floor, (name, figures[name])
+
+
+@pytest.mark.shared_data
+@needs_shared
+def test_the_real_labels_have_a_third_without_development_and_every_new_kind():
+    items = load_real()
+    if not items:
+        pytest.skip("the labelled real sentences are absent")
+    assert len(items) >= 400
+    assert sum(1 for it in items if not it["developments"]) >= len(items) / 3
+    kinds = {d["kind"] for it in items for d in it["developments"] if not d.get("optional")}
+    assert {"attack", "talks", "protest", "arrest", "ceasefire", "aid", "threat"} <= kinds
+
+
+def test_a_changed_source_sentence_is_left_out(tmp_path):
+    """Labels keep a locator and a hash, never the text: a sentence that changed is skipped."""
+    shared = tmp_path / "data"
+    (shared / "rss_may2025").mkdir(parents=True)
+    (shared / "rss_may2025" / "entries.jsonl").write_text(
+        '{"link": "https://example.org/a", "title": "Talks held in Geneva", '
+        '"date_published": "2025-05-16T10:00:00+00:00"}\n',
+        encoding="utf-8",
+    )
+    import hashlib
+    import json
+
+    key = hashlib.sha1(b"https://example.org/a").hexdigest()[:12]
+    labels = tmp_path / "labels.jsonl"
+    good = {"loc": f"rss/{key}/title@0-20", "sha": "x", "devs": []}
+    from bench.eval_developments import sentence_hash
+
+    good["sha"] = sentence_hash("Talks held in Geneva")
+    stale = dict(good, loc=f"rss/{key}/title@0-5", sha="00000000")
+    labels.write_text("\n".join(json.dumps(r) for r in (good, stale)) + "\n", encoding="utf-8")
+    (item,) = load_real(labels, shared)
+    assert item["text"] == "Talks held in Geneva" and item["published"] == "2025-05-16"
+
+
+# ----------------------------------------------------------------------------- error classes of issue 22
+# Sentences written by the team in the manner of the real ones that went wrong.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The ministry said in a statement that the border would stay closed.",
+        "“We will keep working,” the governor said in a written statement.",
+        "The rebels fired thousands of rounds of ammunition during the exercise.",
+        "Dock workers began a general strike on Monday over pensions.",
+        "Hundreds of prisoners went on hunger strike last week.",
+        "At least 40 people were killed after a strong earthquake struck the province.",
+        "The athlete won the 800 metres at the Diamond League meeting in Doha.",
+        "The fifth round of the boxing match ended in a knockout.",
+        "The senator attacked the bill as a waste of money.",
+        "Critics say the new rules are an attack on press freedom.",
+        "The court struck down the law on Friday.",
+        "Five people were killed when two helicopters collided.",
+        "I have never met the president.",
+        "A gas explosion destroyed a block of flats.",
+    ],
+)
+def test_no_attack_talks_or_statement_in_other_senses(stage, text):
+    assert {d.kind for d in found(stage, text)} & {"attack", "talks", "statement"} == set()
+
+
+@pytest.mark.parametrize(
+    "text, kind, stance",
+    [
+        ("Peace talks between the two sides to begin in Istanbul on Friday.", "talks", "proposed"),
+        ("Gunmen attacked the convoy but failed to kill the governor.", "attack", "occurred"),
+        (
+            "The army not only killed dozens of fighters but also seized their weapons.",
+            "attack",
+            "occurred",
+        ),
+        ("Residents said shells fell on the market overnight.", "attack", "occurred"),
+        ("A car bomb exploded outside the ministry, killing six people.", "attack", "occurred"),
+        ("Militants threw grenades at a police post in the town.", "attack", "occurred"),
+        ("Police arrested three men over the bombing.", "arrest", "occurred"),
+        ("Poland expelled two Russian diplomats on Tuesday.", "expulsion", "occurred"),
+        (
+            "Thousands of people protested against the government in the capital.",
+            "protest",
+            "occurred",
+        ),
+        (
+            "Kenya called for the arrest of the officers who fired on the crowd.",
+            "arrest",
+            "called_for",
+        ),
+    ],
+)
+def test_tense_negation_and_new_wordings(stage, text, kind, stance):
+    developments = found(stage, text, kind)
+    assert [d.stance for d in developments] == [stance]
+
+
+def test_an_attack_reported_or_condemned_names_the_attacker_not_the_speaker(stage):
+    (attack,) = found(
+        stage, "Ukraine condemned Russia over the missile attack on a bus in Sumy.", "attack"
+    )
+    assert names(attack.actors) == {"Russia"}
+    (attack,) = found(
+        stage,
+        "The United Nations said the militiamen attacked the village, killing 12 civilians.",
+        "attack",
+    )
+    assert "United Nations" not in names(attack.actors)
+
+
+def test_an_ultimatum_to_halt_attacks_is_a_threat_not_a_rejected_attack(stage):
+    developments = found(
+        stage, "Peru issued an ultimatum to Ecuador to halt attacks on the border."
+    )
+    assert [(d.kind, d.stance) for d in developments] == [("threat", "occurred")]
+    assert names(developments[0].actors) == {"Peru"}
+    assert developments[0].plover_category == "THREATEN"
+
+
+def test_new_kinds_map_to_plover(stage):
+    (protest,) = found(
+        stage, "Thousands marched through the capital against the new law.", "protest"
+    )
+    assert (protest.plover_category, protest.stance) == ("PROTEST", "occurred")
+    (arrest,) = found(
+        stage, "Turkish police detained 40 protesters in Istanbul on Sunday.", "arrest"
+    )
+    assert (arrest.plover_category, arrest.plover_mode) == ("COERCE", "arrest")
+    (expel,) = found(stage, "Russia expelled three Estonian diplomats.", "expulsion")
+    assert (expel.plover_category, expel.plover_mode) == ("COERCE", "expel")
+    (call,) = found(
+        stage, "The EU urged Belarus to release its political prisoners.", "prisoner_exchange"
+    )
+    assert (call.stance, call.plover_category) == ("called_for", "REQUEST")
+    (no,) = found(stage, "Hamas rejected the ceasefire proposal.", "ceasefire")
+    assert (no.stance, no.plover_category) == ("rejected", "REJECT")

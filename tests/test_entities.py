@@ -260,3 +260,133 @@ def test_models_multiply_through_numpy_on_one_blas_thread(extractor):
     assert ops == {("NumpyOps", False)}
     numpy_blas = [i for i in threadpool_info() if "numpy.libs" in i["filepath"]]
     assert numpy_blas and all(i["num_threads"] == 1 for i in numpy_blas)
+
+
+# --- Real-news rules (issue 19): headlines, datelines, aliases, kinds, merges ---------------
+# The sentences are the team's own, with invented people and firms.
+
+CASE_SOURCES = """\
+feeds:
+  - {id: f, name: F, url: "https://f.example/rss"}
+topics:
+  - id: t
+    entities:
+      - {name: United States, kind: country, aliases: [US, U.S.]}
+      - {name: Türkiye, kind: country, aliases: [Turkey]}
+      - {name: Theresa May, kind: person, aliases: [May]}
+      - {name: Donald Trump, kind: person, aliases: [Trump]}
+"""
+
+
+@pytest.fixture(scope="module")
+def case_extractor():
+    sources = parse_sources(CASE_SOURCES)
+    return extractor_for(sources.topics, sources.settings.nlp)
+
+
+def test_title_case_headlines_need_confirmation(extractor):
+    texts = [
+        "Minister Begins Talks Amid Doubt\nThe minister began talks with unions on Monday, "
+        "officials in Carlisle said.",
+        "Latvia Advises Citizens Against Travel\nThe foreign ministry said the advice stays.",
+    ]
+    doubt, latvia = map(names, extractor.extract(texts))
+    assert doubt == {("Carlisle", "place"): 1}  # "Begins Talks Amid Doubt" is no name
+    assert latvia == {("Latvia", "country"): 1}  # the part the gazetteer knows
+
+
+def test_datelines_are_places_and_names_split_at_breaks_and_commas(extractor):
+    texts = [
+        "Harbourton club signs striker\nLONDON - Tessa Marlow signed for the club on Friday.",
+        "Marlow, Brandt reportedly split\nThe painter Tessa Marlow and the chef Corvell Brandt "
+        "have split, friends said.",
+    ]
+    dateline, couple = map(names, extractor.extract(texts))
+    assert dateline[("London", "place")] == 1 and dateline[("Tessa Marlow", "person")] == 1
+    assert not any("," in name for name, _ in couple)
+    assert couple[("Tessa Marlow", "person")] == 2  # "Marlow" of the headline joins her
+
+
+def test_aliases_match_only_in_the_form_that_marks_the_name(case_extractor):
+    texts = [
+        "Join us tonight: the US envoy and U.S. officials met in Ankara. Let us talk turkey "
+        "with Turkey.",
+        "Elections are due in May. Theresa May said on Tuesday that May would not stand again.",
+        "The U.S. Department of Education said on Monday that the U.S. military would help.",
+        "Melania Trump visited Trump Tower, and President Trump spoke.",
+    ]
+    us, may, longer, trump = map(names, case_extractor.extract(texts))
+    assert us[("United States", "country")] == 2 and us[("Türkiye", "country")] == 1
+    assert may == {("Theresa May", "person"): 2}  # not "in May"
+    assert longer == {
+        ("U.S. Department of Education", "organisation"): 1,
+        ("Armed forces of United States", "organisation"): 1,
+    }
+    assert trump[("Donald Trump", "person")] == 1 and ("Melania Trump", "person") in trump
+    assert ("Trump Tower", "place") in trump
+
+
+def test_codes_count_only_as_news_writes_them():
+    assert country_code("Ala") is None and country_code("AI") is None  # not Åland, Anguilla
+    assert country_code("UAE") == "AE" and country_code("DRC") == "CD"
+
+
+def test_kinds_from_gazetteers_and_names(extractor):
+    texts = [
+        "The UAE and the DRC signed the deal, and Iraq agreed.",
+        "The Mahdi Army fought in the city on Sunday.",
+    ]
+    countries, army = map(names, extractor.extract(texts))
+    assert {("United Arab Emirates", "country"), ("DR Congo", "country")} <= countries.keys()
+    assert ("Iraq", "country") in countries
+    assert all(kind == "organisation" for name, kind in army if "Army" in name)
+
+
+def test_short_forms_join_their_full_name_with_a_reason(extractor):
+    texts = [
+        "The Food and Drug Administration (FDA) approved the drug. The FDA said trials ended.",
+        "Flights at Heathrow Airport were cancelled. Heathrow said the fault was fixed.",
+        "Harbourton Motor Co. said sales rose. Harbourton Motor shares fell.",
+        "Louis van Gaal was sacked on Monday. Van Gaal said he was disappointed.",
+        "Nick Harland was hired as coach on Thursday. Harland said he was pleased. His wife, "
+        "Terry Harland, said they were happy. Harland will start next week.",
+    ]
+    fda, heathrow, motor, gaal, harland = extractor.extract(texts)
+    (agency,) = fda.mentions
+    assert (agency.entity.name, agency.count, agency.joined) == (
+        "Food and Drug Administration",
+        3,
+        {"FDA": "acronym"},
+    )
+    assert names(heathrow) == {("Heathrow Airport", "place"): 2}
+    assert names(motor) == {("Harbourton Motor", "organisation"): 2}  # no legal form
+    assert names(gaal) == {("Louis van Gaal", "person"): 2}
+    # Two Harlands: the lone surname is the one the story introduced first.
+    assert names(harland) == {("Nick Harland", "person"): 3, ("Terry Harland", "person"): 1}
+
+
+def test_a_full_name_takes_its_majority_kind_in_the_batch():
+    from newsmon.entities import ArticleEntities, EntityRef, Mention
+    from newsmon.entities.merge import one_kind_per_batch
+
+    def article(kind, count):
+        return ArticleEntities([Mention(EntityRef("Corvell Brandt", kind, "ner"), count, 0)], {})
+
+    batch = [article("person", 2), article("person", 1), article("organisation", 1)]
+    club = [ArticleEntities([Mention(EntityRef("Liverpool", k, "ner"), 1, 0)], {}) for k in
+            ("place", "place", "organisation")]  # fmt: skip
+    one_kind_per_batch(batch)
+    one_kind_per_batch(club)
+    assert {a.mentions[0].entity.kind for a in batch} == {"person"}
+    # One word may be a club or a city: each article keeps its own kind.
+    assert [a.mentions[0].entity.kind for a in club] == ["place", "place", "organisation"]
+
+
+def test_text_analyser_lives_above_both_stages():
+    import subprocess
+    import sys
+
+    # Importing the entity stage does not import the development stage (no import circle).
+    code = "import sys, newsmon.entities; print('newsmon.developments' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from newsmon import entities, pipeline, staging, warehouse
+from newsmon import analysis, entities, pipeline, staging, warehouse
 from newsmon.config import DedupSettings, parse_sources
 from newsmon.extract import Article
 
@@ -96,7 +96,7 @@ def sources():
 
 def analysed(sources, articles: list[Article]) -> dict:
     """The entity stage's results for these articles (the real analyser, as the flow runs it)."""
-    analyser = entities.analyser_for(sources.topics, sources.settings.nlp)
+    analyser = analysis.analyser_for(sources.topics, sources.settings.nlp)
     texts = [entities.article_text(a.title, a.text) for a in articles]
     days = [(a.published_at or a.fetched_at).date() for a in articles]
     return dict(zip((a.article_id for a in articles), analyser.analyse(texts, days), strict=True))

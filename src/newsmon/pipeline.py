@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from newsmon import dedup, entities, staging, stories, storylines, warehouse
+from newsmon import analysis, dedup, entities, staging, stories, storylines, warehouse
 from newsmon.config import DedupSettings, Sources, StorySettings
 from newsmon.errors import WarehouseLocked
 from newsmon.extract import Article
@@ -271,7 +271,7 @@ def reprocess(
     Nothing is refetched; each batch replaces its articles' mentions and topics in one
     transaction, so running it twice gives the same rows. Returns the articles processed.
     """
-    analyser = entities.analyser_for(sources.topics, sources.settings.nlp)
+    analyser = analysis.analyser_for(sources.topics, sources.settings.nlp)
     roles = entities.roles(sources.topics)
     total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
     done, after = 0, None
