@@ -9,17 +9,29 @@ import pytest
 
 from bench.eval_stories import (
     Doc,
+    baseline_cluster,
+    cluster,
     demo_stories,
     evaluate_ecbplus,
     evaluate_giveme,
     evaluate_rss,
+    event_sets,
     load_giveme,
+    score_set,
     window_bound,
 )
 from newsmon import pipeline, warehouse
 from newsmon.config import StorySettings as StoriesConfig
 from newsmon.extract import Article
-from newsmon.stories import FEATURES_VERSION, MAX_TERMS, StoryIndex, StorySettings, features
+from newsmon.stories import (
+    FEATURES_VERSION,
+    MAX_TERMS,
+    StoryIndex,
+    StorySettings,
+    central_title,
+    features,
+    is_roundup,
+)
 
 from .conftest import shared_data
 
@@ -93,7 +105,7 @@ DRIFT = [
         "800 prisoners each; Marr said Kask had shown contempt.",
     ),
 ]
-DRIFT_HOURS = [0, 19, 96]
+DRIFT_HOURS = [0, 19, 50]
 # Unrelated reports: the index needs a few to tell common words from telling ones.
 OTHERS = [
     (
@@ -134,10 +146,9 @@ def test_features_are_small_serialisable_term_weights():
     assert 0 < len(f) <= MAX_TERMS
     assert json.loads(json.dumps(f)) == f
     assert all(isinstance(k, str) and isinstance(v, float) and v > 0 for k, v in f.items())
-    # names keep a capital, other words are lower-case stems, numbers keep their digits
-    assert "Brandvold" in f and "Aldmoor" in f
-    assert "passenger" in f and "14" in f
-    assert "the" not in f and "said" not in f
+    # one lower-case Snowball stem per word, names included; numbers keep their digits
+    assert {"brandvold", "aldmoor", "passeng", "14"} <= f.keys()
+    assert "the" not in f and "said" not in f and "Brandvold" not in f
 
 
 def test_features_of_nothing_are_empty_and_assign_still_works():
@@ -152,24 +163,65 @@ def test_long_text_is_capped():
     assert len(features("A title", words)) == MAX_TERMS
 
 
-def test_sentence_case_headlines_mark_names_title_case_ones_do_not():
+def test_one_key_per_word_whatever_its_case():
     text = "The bronze figure was cut off at the feet."
     sentence = features("Melania Trump statue goes missing in Slovenia", text)
-    assert {"Melania", "Trump", "Slovenia"} <= sentence.keys()
     title_case = features("Melania Trump Statue Vanishes in Slovenia", text)
-    assert {"melania", "trump", "slovenia"} <= title_case.keys()
-    assert "Slovenia" not in title_case
-    # title case keeps some small words in lower case: one is not enough for sentence case
-    assert "Fears" not in features("Stocks Fall amid Trade Fears", text)
-    # the same name, marked in one report's headline and in another's text, is one term
-    in_text = features("Statue stolen", "Police said a statue of Melania Trump was stolen.")
-    assert {"Melania", "Trump"} <= in_text.keys() & sentence.keys()
+    assert {"melania", "trump", "slovenia", "statu"} <= sentence.keys() & title_case.keys()
+    # "Immigration" in a headline and "immigration" in a lead are one term
+    a = features("Senate Passes Immigration Bill", "The vote came late on Tuesday.")
+    b = features("Vote on bill", "The Senate passed the immigration bill on Tuesday.")
+    assert "immigr" in a.keys() & b.keys()
+    # a name inside a sentence weighs more than a word mentioned as often
+    f = features(None, "Police said a statue of Melania Trump was stolen from a field.")
+    assert f["melania"] > f["statu"]
 
 
-def test_numbers_lose_their_separators():
+def test_spellings_meet():
+    british = features(None, "Kyiv recognised the organisation's defence programme.")
+    american = features(None, "Kyiv recognized the organization's defense program.")
+    assert british == american
+
+
+def test_numbers_lose_their_separators_and_scales_are_multiplied_out():
     f = features(None, "They agreed to swap 1,000 prisoners for 1000 others on 16 May.")
-    assert "1000" in f and "1,000" not in f
-    assert "May" in f  # the month, although "may" is a stopword
+    assert f.keys() >= {"1000", "16", "may"} and "1,000" not in f  # the month "May" is kept
+    for text in ("a $60m loan", "a loan of 60 million dollars", "a 60mn loan", "60 Million"):
+        assert "60000000" in features(None, text), text
+    assert features(None, "1.5bn") == features(None, "1.5 billion") == {"1500000000": 1.0}
+    assert "2025" in features(None, "In 2025 the talks resumed.")  # a year is no scale
+
+
+def test_roundup_headlines():
+    for title in (
+        "Friday Briefing",
+        "Russia-Ukraine war live: talks end in Istanbul",
+        "Live: day two of the prisoner swap",
+        "Istanbul talks - live",
+        "Ukraine war: what we know on day 1,182",
+        "The Morning: a pope from Chicago",
+    ):
+        assert is_roundup(title), title
+    for title in ("Thousands live in tents after the quake", "Morning raid kills five"):
+        assert not is_roundup(title), title
+
+
+def test_central_title_is_the_most_central_plain_headline():
+    members = [
+        ("Friday Briefing", feats(("Friday Briefing", FERRY_A[1] + " " + OTHERS[1][1]))),
+        FERRY_C,
+        FERRY_A,
+        FERRY_B,
+        ("Ferry Aldmoor capsizes - live updates", feats(FERRY_A)),
+    ]
+    members = [(m[0], m[1] if isinstance(m[1], dict) else feats(m)) for m in members]
+    # the first report names the story, not the briefing that came first nor the live blog
+    assert central_title(members) == FERRY_A[0]
+    # a round-up only when nothing else is there; no headline at all gives None
+    assert central_title(members[:1]) == "Friday Briefing"
+    assert central_title([(None, feats(FERRY_A)), ("  ", {})]) is None
+    # a tie goes to the earlier member
+    assert central_title([("one", {"a": 1.0}), ("two", {"a": 1.0})]) == "one"
 
 
 # -- assignment ------------------------------------------------------------------------------
@@ -209,7 +261,7 @@ def test_a_story_grows_over_several_days():
     assert index.stories["ferry-0"].size == 4
 
 
-@pytest.mark.parametrize(("seed_threshold", "talks_story"), [(0.15, "drift-2"), (0.0, "drift-0")])
+@pytest.mark.parametrize(("seed_threshold", "talks_story"), [(0.3, "drift-2"), (0.0, "drift-0")])
 def test_a_story_does_not_drift_from_its_first_report(seed_threshold, talks_story):
     index = warm_index(StorySettings(seed_threshold=seed_threshold))
     got = [
@@ -218,9 +270,19 @@ def test_a_story_does_not_drift_from_its_first_report(seed_threshold, talks_stor
     ]
     assert got[1][0] == "drift-0"  # the offer of talks answers the truce demand
     assert got[2][1] > 0.36  # the score is the centroid's cosine, joined or not
-    # The talks are close enough to the story's centroid to join it (0.37 >= 0.36), but they
+    # The talks are close enough to the story's centroid to join it (0.38 >= 0.30), but they
     # share nothing with the truce demand that opened it: without the seed test they drift in.
     assert got[2][0] == talks_story
+
+
+@pytest.mark.parametrize(("full_at", "story"), [(3, "s"), (2, "t")])
+def test_the_seed_test_grows_with_the_story(full_at, story):
+    index = StoryIndex(StorySettings(seed_full_at=full_at))
+    index.assign("s", T0, {"xa": 1.0, "ya": 1.0, "za": 1.0})
+    assert index.assign("a", T0, {"xa": 1.0, "ya": 1.0, "wa": 1.0})[0] == "s"
+    # close to the centroid (0.60), less to the seed (0.28): a story of two articles has
+    # drifted one step at most, so half the seed threshold (0.175) is asked of it
+    assert index.assign("t", T0, {"wa": 1.0, "xa": 1.0, "ua": 0.5})[0] == story
 
 
 def test_a_rebuilt_story_is_seeded_by_its_first_article_in_any_order():
@@ -259,8 +321,32 @@ def test_warm_start_joins_stored_story_and_skips_old_articles():
         index.add_existing(f"other-{i}", T0 - timedelta(hours=i + 1), feats(report))
     story, _, opened = index.assign("ferry-b", T0 + timedelta(hours=14), feats(FERRY_B))
     assert (story, opened) == ("ferry-a", False)
-    assert "old" not in index.stories  # counted in the statistics, but opens no story
-    assert index.docs == 6
+    assert "old" not in index.stories  # opens no story
+    assert index.docs == 5  # and leaves the statistics: older than statistics_days
+
+
+def test_term_statistics_forget_articles_older_than_statistics_days():
+    index = warm_index(StorySettings(statistics_days=5))  # the others: a day before T0
+    index.assign("ferry-a", T0 + timedelta(days=3), feats(FERRY_A))
+    assert index.docs == 4
+    index.assign("round-1", T0 + timedelta(days=5.5), feats(ROUND_ONE))
+    assert index.docs == 2  # the others, more than 5 days older, are forgotten
+    assert "grain" not in index.df and index.df["aldmoor"] == 1
+    keep = warm_index(StorySettings(statistics_days=None))
+    keep.assign("round-1", T0 + timedelta(days=30), feats(ROUND_ONE))
+    assert keep.docs == 4
+
+
+def test_similarity_decays_after_the_grace_period():
+    settings = StorySettings(window_days=10, half_life_days=2, grace_days=1)
+    scores = []
+    for days in (0.5, 1.0, 3.0, 5.0):
+        index = warm_index(settings)
+        index.assign("ferry-a", T0, feats(FERRY_A))
+        scores.append(index.assign("ferry-b", T0 + timedelta(days=days), feats(FERRY_B))[1])
+    assert scores[0] == pytest.approx(scores[1])  # within the grace period: no decay
+    assert scores[2] == pytest.approx(scores[1] / 2, rel=0.05)  # one half-life later: halved
+    assert scores[3] == pytest.approx(scores[1] / 4, rel=0.05)
 
 
 def test_naive_and_aware_datetimes_mix():
@@ -278,18 +364,69 @@ def test_demo_corpus_keeps_the_two_istanbul_rounds_apart():
     sizes = {title: count for title, count, _ in result["stories"]}
     assert 12 <= len(sizes) <= 24  # neither one story per article nor one for everything
     # against the team's event labels (bench/data/demo_events.yaml)
-    assert result["labelled"]["pair_f1"] >= 0.80, result["labelled"]  # measured 0.839
-    assert result["labelled"]["pair_p"] >= 0.80, result["labelled"]  # measured 0.839
+    assert result["labelled"]["pair_f1"] >= 0.71, result["labelled"]  # measured 0.737
+    assert result["labelled"]["pair_p"] >= 0.87, result["labelled"]  # measured 0.897
+    # stories are titled by their most central headline, never the live blog of the swap
+    assert not any(is_roundup(title) for title, count, _ in result["stories"] if count > 1)
+
+
+def _event_set(name: str, split: str):
+    found = [s for s in event_sets(giveme=False) if s.name == name and s.split == split]
+    if not found:
+        pytest.skip(f"third-party material for {name} not present")
+    return found[0]
+
+
+def _newsmon(event_set) -> dict:
+    return score_set(event_set, lambda docs: cluster(docs, StorySettings()))
+
+
+# B-cubed F1 on the test halves (the settings were chosen on the dev halves), measured:
+# basil 0.980, basil lead 0.926, basil lead dense 0.942, basil lead undated 0.900,
+# rss_may2025 0.941; B-cubed precision 0.985, 1.000, 0.985, 0.932, 1.000.
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("name", "floor"),
+    [
+        ("basil", 0.965),
+        ("basil lead", 0.91),
+        ("basil lead dense", 0.93),
+        ("basil lead undated", 0.88),
+        ("rss_may2025", 0.925),
+    ],
+)
+def test_event_floor_on_the_test_half(name, floor):
+    fig = _newsmon(_event_set(name, "test"))
+    assert fig["b3_f1"] >= floor, fig
+    assert fig["b3_p"] >= 0.92, fig  # a wrong merge is worse than a split
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("name", ["basil", "basil lead dense", "basil lead undated"])
+def test_newsmon_beats_the_tfidf_baseline_on_the_test_half(name):
+    # measured 0.980 / 0.942 / 0.900 against the baseline's 0.971 / 0.909 / 0.889 (its
+    # threshold chosen on the dev halves); behind it on BASIL's headline and lead at its own
+    # dates (0.926 / 0.945) and the feed entries (0.941 / 0.963): README, Stories
+    event_set = _event_set(name, "test")
+    assert _newsmon(event_set)["b3_f1"] > score_set(event_set, baseline_cluster)["b3_f1"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("split", "ceiling"), [("dev", 0.045), ("test", 0.03)])
+def test_ecbplus_cross_event_merges_per_topic(split, ceiling):
+    fig = _newsmon(_event_set("ecbplus per topic", split))
+    assert fig["merged_pairs"] < ceiling, fig  # measured 4.1 % (dev), 1.8 % (test); goal < 5 %
+    assert fig["b3_f1"] >= 0.49, fig  # measured 0.513 / 0.510
 
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize(
     ("name", "dated", "floor"),
     [
-        ("40er", True, 0.54),  # measured 0.561
-        ("40er", False, 0.60),  # measured 0.625
-        ("google_news", True, 0.34),  # measured 0.364
-        ("google_news", False, 0.38),  # measured 0.400
+        ("40er", True, 0.61),  # measured 0.637
+        ("40er", False, 0.69),  # measured 0.717
+        ("google_news", True, 0.41),  # measured 0.435
+        ("google_news", False, 0.46),  # measured 0.484
     ],
 )
 def test_giveme5w1h_floor(name, dated, floor):
@@ -323,9 +460,9 @@ def test_giveme5w1h_labels_span_more_than_a_story_window_allows():
 @pytest.mark.shared_data
 def test_rss_may2025_floor():
     shared_data("rss_may2025", "entries.jsonl")
-    fig = evaluate_rss()  # real feed entries: headline and summary only
-    assert fig["pair_f1"] >= 0.50, fig  # measured 0.529 (0.333 before headline names)
-    assert fig["pair_p"] >= 0.70, fig  # measured 0.742
+    fig = evaluate_rss()  # real feed entries, all of them: headline and summary only
+    assert fig["pair_f1"] >= 0.53, fig  # measured 0.558 (0.529 before features version 3)
+    assert fig["pair_p"] >= 0.77, fig  # measured 0.800
 
 
 @pytest.mark.shared_data
@@ -333,10 +470,19 @@ def test_ecbplus_floor():
     shared_data("ecbplus", "ecbplus_docs.jsonl.gz")
     result = evaluate_ecbplus()
     per_topic, whole = result["per_topic"], result["whole_set"]
-    assert per_topic["pair_f1"] >= 0.56, per_topic  # measured 0.581
-    assert per_topic["merged_pairs"] < 0.045, per_topic  # measured 3.2 %, goal < 5 %
-    assert whole["pair_f1"] >= 0.75, whole  # measured 0.773
+    assert per_topic["pair_f1"] >= 0.39, per_topic  # measured 0.413
+    assert per_topic["merged_pairs"] < 0.045, per_topic  # measured 3.0 %, goal < 5 %
+    assert whole["pair_f1"] >= 0.71, whole  # measured 0.733
     assert whole["cross_topic_pairs"] <= 0.01, whole  # measured 0.0 %
+
+
+@pytest.mark.shared_data
+def test_the_baseline_is_a_plain_tfidf_single_pass():
+    event_set = _event_set("rss_may2025", "dev")
+    loose = score_set(event_set, lambda docs: baseline_cluster(docs, 0.05))
+    strict = score_set(event_set, lambda docs: baseline_cluster(docs, 0.9))
+    assert loose["stories"] < strict["stories"] <= strict["docs"]
+    assert strict["b3_p"] == 1.0
 
 
 # -- across runs: story centroids kept in the warehouse ---------------------------------------
@@ -460,7 +606,39 @@ def test_a_stored_story_keeps_its_seed_across_runs(tmp_path, seed_threshold, tal
             "SELECT seed_terms FROM story_vectors WHERE story_id = 'drift-0'"
         ).fetchall()[0][0]
     assert story_of["drift-1"] == "drift-0" and story_of["drift-2"] == talks_story
-    assert "Venn" in seed and "Esterhaven" not in seed  # the truce demand's terms only
+    assert "venn" in seed and "esterhaven" not in seed  # the truce demand's terms only
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("name", "split"), [("rss_may2025", "test"), ("basil lead dense", "dev")])
+def test_a_real_stream_loaded_day_by_day_groups_as_the_index_in_memory(tmp_path, name, split):
+    # What `newsmon run` does once a day (term statistics and candidates from the warehouse,
+    # centroids stored between runs) gives the stories bench/eval_stories.py measures.
+    event_set = _event_set(name, split)
+    defaults = StorySettings()
+    config = StoriesConfig(threshold=defaults.threshold, seed_threshold=defaults.seed_threshold)
+    days: dict = {}
+    for doc in event_set.docs:
+        published = doc.published_at.astimezone(UTC).replace(tzinfo=None)
+        days.setdefault(published.date(), []).append(
+            Article(
+                article_id=doc.doc_id,
+                feed_id="feed",
+                url=f"https://outlet.example/{doc.doc_id}",
+                canonical_url=f"https://outlet.example/{doc.doc_id}",
+                title=doc.title,
+                text=doc.text,
+                published_at=published,
+                fetched_at=published,
+                language="en",
+                text_source="page",
+            )
+        )
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        for n, day in enumerate(sorted(days)):
+            _load_run(con, f"run-{n}", days[day], config)
+        stored = dict(con.execute("SELECT article_id, story_id FROM articles").fetchall())
+    assert stored == cluster(event_set.docs, defaults)
 
 
 def test_open_stories_without_centroids_are_rebuilt_once(tmp_path, caplog):

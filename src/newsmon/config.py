@@ -197,10 +197,10 @@ class StorySettings(_Strict):
     # A story takes no article published more than this after its last one.
     window: Duration = timedelta(days=4)
     # Minimum cosine similarity to a story's centroid to join it.
-    threshold: float = Field(default=0.36, gt=0, lt=1)
+    threshold: float = Field(default=0.28, gt=0, lt=1)
     # Minimum cosine similarity to the story's first article as well: keeps a story from
     # drifting, one close article at a time, to the next event of a developing situation.
-    seed_threshold: float = Field(default=0.15, ge=0, lt=1)
+    seed_threshold: float = Field(default=0.35, ge=0, lt=1)
 
 
 class NlpSettings(_Strict):

@@ -1,16 +1,21 @@
 """Story grouping: reports of one event, from any outlet and over several days, share a story.
 
-Each article is reduced once to `features`: a small dict of term weights (light stems, names,
-numbers) that the warehouse stores and reloads. A `StoryIndex` holds the stories still open
-(last article less than `window_days` before the new one) and assigns each new article, in
-published order, to the most similar open story, or opens a new story.
+Each article is reduced once to `features`: a small dict of term weights that the warehouse
+stores and reloads. One key per word whatever its case or spelling (the Snowball stem of its
+American spelling: "Immigration" in a title-case headline and "immigration" in a lead are one
+term, and so are "recognise" and "recognized"), numbers with their scale multiplied out ("60m"
+= "60 million"); names, capitalised inside sentences, only weigh more. A `StoryIndex` holds the
+stories still open (last article less than `window_days` before the new one) and assigns each
+new article, in published order, to the most similar open story, or opens a new story.
 
 Similarity is the cosine between the article and a story's centroid, weighted by an inverse
-document frequency learnt from the articles the index has seen. Two events of one kind with
-the same actors (two rounds of talks, two arrests of players of one team) share most of
-their words; what tells them apart is the rarer terms (the other player, the other palace,
-the new figures) and time: a story closes `window_days` after its last article, so a
-later event cannot join it through the words they share.
+document frequency learnt from the articles of the last `statistics_days` (what the
+warehouse counts for a run), and decayed with time: past `grace_days` after the story's last
+article the cosine halves every `half_life_days`, so a report a few days on must resemble the
+story more than one of the same day, up to the window's cut. Two events of one kind with the
+same actors (two rounds of talks, two arrests of players of one team) share most of their
+words; what tells them apart is the rarer terms (the other player, the other palace, the new
+figures) and time.
 
 A centroid moves as articles join, so a story could drift, one close article at a time, from
 its event to the next one of a developing situation (a call for a truce, then the offer of
@@ -27,19 +32,27 @@ the index the term statistics of the batch's own terms (`attach`) and, for each 
 the few stored open stories most similar to it, ranked for the whole batch in one query
 (`hint`); only those are loaded, so a warm start costs what the batch touches, not what is
 open.
+
+A story's title is its most central headline (`central_title`), passing over newsletter,
+live-blog and round-up headlines (`is_roundup`) while another exists.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+
+import Stemmer
+from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +60,10 @@ log = logging.getLogger(__name__)
 Features = dict[str, float]
 # Bumped whenever features() changes. Stored features of another version are computed again
 # from the article's text when the story stage next rebuilds its open stories.
-FEATURES_VERSION = 2  # 2: sentence-case headlines mark names as running text does
+FEATURES_VERSION = 3  # 3: one key per word whatever its case; Snowball stems; numbers' scales
+
+_STEMMER = Stemmer.Stemmer("english")
+_AMERICAN: dict[str, str] = BRITISH_ENGLISH_SPELLINGS  # 1,730 British forms -> American
 
 MAX_TERMS = 100
 TITLE_WEIGHT = 3.0  # one title word counts as three mentions in the lead
@@ -79,59 +95,81 @@ _STOPWORDS = """
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,]\d+)*", re.UNICODE)
+# A number, with its separators, and an optional scale written onto it ("60m", "1.5bn").
+_WORD = re.compile(
+    r"\d+(?:[.,]\d+)*(?:(?:bn|mn|m|k|tn|trn)\b)?|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE
+)
+_SCALE = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
+    "bn": 1e9, "billion": 1e9, "billions": 1e9, "tn": 1e12, "trn": 1e12, "trillion": 1e12,
+}  # fmt: skip
+_NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)([a-z]*)$")
 # What may precede the first word of a sentence (a capital there is not a name).
 _SENTENCE_START = re.compile(r"(?:[.!?:;\"“”«»()\[\]]|``|''|\n|^)\s*$")
 
 
-def _stem(word: str) -> str:
-    """A light English stem so that plural and -ed/-ing forms meet ("talks", "talked" -> "talk")."""
-    n = len(word)
-    if n <= 3:
-        return word
-    if word.endswith("ies") and n > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    n = len(word)
-    if word.endswith("ing") and n > 5:
-        word = word[:-3]
-    elif word.endswith("ied") and n > 4:
-        return word[:-3] + "y"
-    elif word.endswith("ed") and n > 4:
-        word = word[:-2]
-    else:
-        return word[:-1] if word.endswith("e") and n > 4 else word
-    # "stopped" -> "stopp" -> "stop"
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-        word = word[:-1]
-    return word
+def _number(digits: str, scale: str) -> str | None:
+    """A number's key: without separators, its scale multiplied out ("60m", "60 million" ->
+    "60000000"); None for a single digit, which is everywhere."""
+    digits = digits.replace(",", "")  # "1,000", "1,234.5"
+    factor = _SCALE.get(scale)
+    if factor is not None:
+        try:
+            value = float(digits) * factor
+        except ValueError:
+            return None
+        return str(int(value)) if value == int(value) else f"{value:g}"
+    return digits if len(digits) >= 2 else None
+
+
+@lru_cache(maxsize=200_000)
+def _key(word: str) -> str:
+    """One key per word whatever its case or spelling: American spelling, Snowball stem."""
+    return _STEMMER.stemWord(_AMERICAN.get(word, word))
 
 
 def _tokens(text: str, *, in_title: bool) -> list[tuple[str, bool]]:
-    """(key, is_name) for each content token: lower-cased word, or number without separators.
+    """(word, is_name) for each content token: case-folded word, or number's key.
 
     A capital inside a sentence marks a name, and so does one opening a sentence when the
     next word is a name too ("Mary Horomanski said"). Titles capitalise every word, so they
-    mark none.
+    mark none. Names only weigh more: a name and the same word in lower case are one key.
     """
     out: list[tuple[str, bool]] = []
     opener = -1  # index in `out` of a capitalised word opening a sentence, while it may be a name
     previous_end = 0
+    pending: tuple[int, str] | None = None  # a number that a scale word may follow
     for match in _WORD.finditer(text):
         token = match.group()
         start = match.start()
         follows = opener >= 0 and text[previous_end:start].isspace()
+        adjacent = text[previous_end:start] in (" ", "\xa0")
         previous_end = match.end()
         if token[0].isdigit():
             opener = -1
-            number = token.replace(",", "") if "," in token else token
-            if len(number) >= 2:  # single digits are everywhere
-                out.append((number, False))
+            found = _NUMBER.match(token)
+            digits, scale = (found.group(1), found.group(2)) if found else (token, "")
+            key = _number(digits, scale)
+            pending = None
+            if key is not None:
+                out.append((key, False))
+                if not scale:
+                    pending = (len(out) - 1, digits)
+            elif not scale:
+                pending = (-1, digits)
             continue
         lower = token.casefold()
+        if pending is not None and adjacent and lower in _SCALE:
+            index, digits = pending
+            pending = None
+            key = _number(digits, lower)
+            if key is not None:
+                if index >= 0:
+                    out[index] = (key, False)
+                else:
+                    out.append((key, False))
+            continue
+        pending = None
         if lower.endswith("'s"):
             lower = lower[:-2]
         capital = not in_title and token[0].isupper()
@@ -161,50 +199,108 @@ def _sentence_case(title: str) -> bool:
 def features(title: str | None, text: str | None) -> Features:
     """Term weights of one article: what is stored per article and fed to `StoryIndex`.
 
-    Keys: names (capitalised inside sentences) as "Medinsky", other words as lower-case light
-    stems ("prisoner", "exchang"), numbers without separators ("1000"). Values: positive
-    weights (log of the position-weighted count, names doubled), 3 decimals, the MAX_TERMS
-    largest kept. An empty dict means the article has nothing to compare.
+    Keys: one per word whatever its case or spelling, Snowball stems of the American
+    spelling ("recognise", "Recognized" -> "recogn"), numbers without separators and with
+    their scale multiplied out ("60m", "60 million" -> "60000000"). Values: positive weights
+    (log of the position-weighted count; names, capitalised inside sentences, weigh more),
+    3 decimals, the MAX_TERMS largest kept. An empty dict means nothing to compare.
     """
     counts: dict[str, float] = defaultdict(float)
     names: set[str] = set()
     if text:
         text = unicodedata.normalize("NFKC", text).replace("’", "'")
-        for i, (key, is_name) in enumerate(_tokens(text, in_title=False)):
+        for i, (word, is_name) in enumerate(_tokens(text, in_title=False)):
             if i < LEAD_TOKENS:
                 weight = 1.0
             else:
                 weight = max(TAIL_WEIGHT, 1.0 - (i - LEAD_TOKENS) / (4 * LEAD_TOKENS))
+            key = word if word[0].isdigit() else _key(word)
             if is_name:
                 names.add(key)
             counts[key] += weight
     if title:
         title = unicodedata.normalize("NFKC", title).replace("’", "'")
         sentence = _sentence_case(title)
-        for key, is_name in _tokens(title, in_title=not sentence):
+        for word, is_name in _tokens(title, in_title=not sentence):
+            key = word if word[0].isdigit() else _key(word)
             if is_name:
                 names.add(key)
             counts[key] += TITLE_WEIGHT
-    weights: dict[str, float] = defaultdict(float)
+    weights = {}
     for key, count in counts.items():
         # log of a faint tail mention is negative; floor it so the word still counts a little
         weight = max(1.0 + math.log(count), 0.1)
-        if key in names:
-            weights[key.capitalize()] += weight * NAME_WEIGHT
-        else:
-            weights[_stem(key)] += weight
+        weights[key] = weight * NAME_WEIGHT if key in names else weight
     top = heapq.nlargest(MAX_TERMS, weights.items(), key=lambda kv: (kv[1], kv[0]))
     return {key: round(weight, 3) for key, weight in top}
 
 
+# Headlines of newsletters, live blogs and round-ups: they name a format, not the event.
+_ROUNDUP = re.compile(
+    r"\b(?:briefings?|newsletters?|live\s*(?:blog|updates?|coverage|news)|as it happened"
+    r"|what we know(?: so far)?|podcast|digest|round-?ups?|headlines|in pictures|in photos"
+    r"|quiz|week in review|the week ahead|first thing)\b"
+    r"|\blive\s*:|^\s*(?:live|latest|watch|video|listen)\b\s*[:|\-–—]|[:|\-–—]\s*live\s*$"
+    r"|^\s*(?:the\s+)?(?:morning|evening|weekend|daily)\b\s*[:|\-–—]",
+    re.IGNORECASE,
+)
+
+
+def is_roundup(title: str) -> bool:
+    """Whether a headline names a newsletter, live blog or round-up ("Friday Briefing",
+    "Ukraine war live updates") rather than what happened."""
+    return bool(_ROUNDUP.search(title))
+
+
+def central_title(members: Sequence[tuple[str | None, Features]]) -> str | None:
+    """The title of a story: the headline of its most central member.
+
+    `members` are (headline, features) of the story's articles, in published order. A
+    member's centrality is the cosine of its features to the sum of the other members'
+    (each a unit vector), so the report that shares most with the rest names the story,
+    not its first report or a side angle. Newsletter, live-blog and round-up headlines
+    (`is_roundup`) are passed over while another headline exists; ties go to the earlier
+    member. None when no member has a headline.
+    """
+    units: list[tuple[str, dict[str, float]]] = []
+    for title, feats in members:
+        if not title or not title.strip():
+            continue
+        norm = math.sqrt(sum(w * w for w in feats.values()))
+        units.append((title.strip(), {t: w / norm for t, w in feats.items()} if norm else {}))
+    if not units:
+        return None
+    plain = [u for u in units if not is_roundup(u[0])]
+    candidates = plain or units
+    total: dict[str, float] = defaultdict(float)
+    for _, unit in units:
+        for term, weight in unit.items():
+            total[term] += weight
+    best_title, best = candidates[0][0], -1.0
+    for title, unit in candidates:
+        # the sum of the others: the member's own vector left out
+        score = sum(w * (total[t] - w) for t, w in unit.items())
+        if score > best + 1e-9:
+            best_title, best = title, score
+    return best_title
+
+
 @dataclass
 class StorySettings:
-    """How stories are formed; defaults tuned on bench/eval_stories.py (see its docstring)."""
+    """How stories are formed; defaults tuned on the dev halves of bench/eval_stories.py."""
 
     window_days: float = 4.0  # a story takes no article more than this after its last one
-    threshold: float = 0.36  # minimum cosine to the story centroid to join it
-    seed_threshold: float = 0.15  # minimum cosine to the story's first article to join it
-    prior_docs: float = 10.0  # pseudo-articles containing no term: damps IDF while few are seen
+    threshold: float = 0.28  # minimum (time-decayed) cosine to the story centroid to join it
+    seed_threshold: float = 0.35  # minimum cosine to the story's first article to join it...
+    seed_full_at: int = 3  # ...once the story has this many articles; scaled down before
+    # Time decay: past `grace_days` after a story's last article, its cosine to a new article
+    # halves every `half_life_days` (None: no decay, only the window's cut).
+    half_life_days: float | None = 8.0
+    grace_days: float = 1.5
+    prior_docs: float = 5.0  # pseudo-articles containing no term: damps IDF while few are seen
+    # Term statistics count the articles of this many days before the newest one, as the
+    # warehouse does (the window before a run's first article, and the run); None: all seen.
+    statistics_days: float | None = 5.0
     probe_terms: int = 12  # an article's most weighted terms used to look up candidate stories
     index_terms: int = 30  # an article's most weighted terms through which its story is found
     max_df: float = 0.05  # terms in more than this share of articles are not probed (too common)
@@ -257,6 +353,8 @@ class StoryIndex:
         self.settings = settings or StorySettings()
         self.docs = 0  # articles counted in `df`
         self.df: Counter[str] = Counter()
+        # (published, n, terms) of the dated articles counted, to forget them as they age
+        self._counted: list[tuple[float, int, tuple[str, ...]]] = []
         self.stories: dict[str, _Story] = {}
         self._postings: dict[str, set[_Story]] = defaultdict(set)
         self._expiry: list[tuple[float, str]] = []  # (last, story_id), checked lazily
@@ -315,6 +413,35 @@ class StoryIndex:
         story = self.stories[story_id] = _Story(story_id, seed=vec)
         self._join(story, vec, when)
 
+    def _count(self, when: float | None, feats: Features) -> None:
+        self.docs += 1
+        self.df.update(feats.keys())
+        if when is not None:
+            heapq.heappush(self._counted, (when, len(self._counted), tuple(feats)))
+
+    def _forget_before(self, now: float) -> None:
+        """Drop from the term statistics the articles older than `statistics_days` before
+        `now`, as the warehouse counts only recent ones."""
+        days = self.settings.statistics_days
+        if days is None:
+            return
+        limit = now - days * _DAY
+        counted = self._counted
+        if not counted or counted[0][0] >= limit:
+            return
+        gone: list[tuple[str, ...]] = []
+        while counted and counted[0][0] < limit:
+            gone.append(heapq.heappop(counted)[2])
+        self.docs -= len(gone)
+        df = self.df
+        # counted in C first: a common term is looked up once, not once per article
+        for term, n in Counter(itertools.chain.from_iterable(gone)).items():
+            left = df[term] - n
+            if left > 0:
+                df[term] = left
+            else:
+                del df[term]
+
     def _close_before(self, now: float) -> None:
         """Drop the stories whose last article is more than `window_days` before `now`."""
         limit = now - self.settings.window_days * _DAY
@@ -340,14 +467,15 @@ class StoryIndex:
     ) -> None:
         """Warm start: an article already stored in `story_id` (give the recent ones, in any order).
 
-        Every article given counts in the term statistics; those more than `window_days`
+        Every article given counts in the term statistics until it is more than
+        `statistics_days` older than an article assigned; those more than `window_days`
         older than the newest given open no story. A story's seed is its first article (the
         one whose `article_id` is the story's id) when that is given and in the window, else
         the earliest of its articles given.
         """
-        self.docs += 1
-        self.df.update(feats.keys())
-        self._pending.append((article_id != story_id, story_id, _epoch(published_at), feats))
+        when = _epoch(published_at)
+        self._count(when, feats)
+        self._pending.append((article_id != story_id, story_id, when, feats))
 
     def _load_pending(self, now: float | None) -> None:
         # Vectors are built once all stored articles are counted, so they share one IDF.
@@ -491,12 +619,17 @@ class StoryIndex:
             if not story.norm:
                 continue
             cosine = sum(v * weights.get(t, 0.0) for t, v in vec.items()) / story.norm
+            if s.half_life_days and when is not None and story.last is not None:
+                gap = max(0.0, when - story.last - s.grace_days * _DAY) / _DAY
+                cosine *= 0.5 ** (gap / s.half_life_days)
             closest = max(closest, cosine)
             if cosine <= best:
                 continue
             if story.size > 1:  # a story of one article: its seed is its centroid
                 seed = story.seed
-                if sum(v * seed.get(t, 0.0) for t, v in vec.items()) < s.seed_threshold:
+                # A story of two has drifted one step at most: the test grows with the story.
+                need = s.seed_threshold * min(1.0, (story.size - 1) / max(s.seed_full_at - 1, 1))
+                if sum(v * seed.get(t, 0.0) for t, v in vec.items()) < need:
                     continue  # the story has drifted away from what the article is about
             best_id, best = story.story_id, cosine
         return best_id, best, closest
@@ -517,8 +650,8 @@ class StoryIndex:
             self._load_pending(when)
         if when is not None:
             self._close_before(when)
-        self.docs += 1
-        self.df.update(feats.keys())
+            self._forget_before(when)
+        self._count(when, feats)
         vec = self._vector(feats)
         story_id, score, closest = self.best(
             vec, when, self._hinted(article_id) if self._hints else ()

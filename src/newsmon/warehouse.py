@@ -27,7 +27,7 @@ from newsmon.errors import WarehouseError, WarehouseLocked
 from newsmon.extract import Article
 from newsmon.feeds import Entry, FeedStatus
 from newsmon.schedule import PageRetry, PollState
-from newsmon.stories import FEATURES_VERSION, StoredStory
+from newsmon.stories import FEATURES_VERSION, StoredStory, central_title
 from newsmon.storylines import StorylineSettings
 
 log = logging.getLogger(__name__)
@@ -602,6 +602,24 @@ def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> Non
             LEFT JOIN storyline_links AS l ON l.story_id = a.story_id
             GROUP BY a.story_id
             """
+        )
+        # The title: the most central headline of its members (stories.central_title),
+        # never a newsletter or live-blog headline when a better one exists.
+        members: dict[str, list[tuple[str | None, dict[str, float]]]] = {}
+        for story_id, title, terms, weights in con.execute(
+            """
+            SELECT a.story_id, a.title, f.terms, f.weights
+            FROM articles AS a JOIN touched_stories USING (story_id)
+            LEFT JOIN article_features AS f USING (article_id)
+            ORDER BY a.story_id, coalesce(a.published_at, a.fetched_at), a.article_id
+            """
+        ).fetchall():
+            feats = dict(zip(terms, weights, strict=True)) if terms else {}
+            members.setdefault(story_id, []).append((title, feats))
+        titles = [(central_title(m), story_id) for story_id, m in members.items()]
+        con.executemany(
+            "UPDATE stories SET title = ? WHERE story_id = ? AND title IS DISTINCT FROM ?",
+            [(title, story_id, title) for title, story_id in titles if title],
         )
     finally:
         con.unregister("touched_stories")
