@@ -218,7 +218,15 @@ def fetch_and_process(
             for entry in fetching[done]:
                 page = pages.get(entry.url)
                 if entry.article_id in retrying and (page is None or not page.ok):
-                    failed.append(_failed_again(entry, page, retrying, settings))
+                    failed.append(
+                        schedule.failed_again(
+                            entry.article_id,
+                            page,
+                            retrying[entry.article_id],
+                            _now(),
+                            settings.polling,
+                        )
+                    )
                 else:
                     group.append(entry)
             work += [submit(part, pages) for part in batcher.cut(group)]
@@ -226,31 +234,8 @@ def fetch_and_process(
             batch_articles, batch_found = future.result()
             articles += batch_articles
             found.update(batch_found)
-    for article in articles:
-        article.fetch_attempts += retrying.get(article.article_id, 0)
-        if article.text_source == "feed":
-            article.fetch_retry_at = schedule.page_retry_at(
-                article.fetch_error_kind,
-                article.fetch_attempts,
-                article.fetched_at,
-                settings.polling,
-            )
+    schedule.plan_page_retries(articles, retrying, settings.polling)
     return articles, found, failed, leaving
-
-
-def _failed_again(
-    entry: Entry, page: fetch.FetchResult | None, retrying: dict[str, int], settings: Settings
-) -> schedule.PageRetry:
-    attempts = retrying[entry.article_id] + 1
-    error = page.error if page is not None else "not fetched"
-    kind = page.error_kind if page is not None else "temporary"
-    return schedule.PageRetry(
-        entry.article_id,
-        error,
-        kind,
-        attempts,
-        schedule.page_retry_at(kind, attempts, _now(), settings.polling),
-    )
 
 
 @task(cache_policy=NO_CACHE)

@@ -53,6 +53,28 @@ class PageRetry:
     retry_at: datetime | None
 
 
+def failed_again(
+    article_id: str, page, attempts_before: int, now: datetime, polling: PollingSettings
+) -> PageRetry:
+    """What to record of a stored article whose page (a FetchResult, or None when it was not
+    fetched) failed once more after `attempts_before` fetches."""
+    attempts = attempts_before + 1
+    error = page.error if page is not None else "not fetched"
+    kind = page.error_kind if page is not None else "temporary"
+    return PageRetry(article_id, error, kind, attempts, page_retry_at(kind, attempts, now, polling))
+
+
+def plan_page_retries(articles, attempts_before: dict[str, int], polling: PollingSettings) -> None:
+    """Count each built article's page fetches (those made before it, for a stored article
+    fetched again) and, when it kept its feed text, set when to fetch its page again."""
+    for article in articles:
+        article.fetch_attempts += attempts_before.get(article.article_id, 0)
+        if article.text_source == "feed":
+            article.fetch_retry_at = page_retry_at(
+                article.fetch_error_kind, article.fetch_attempts, article.fetched_at, polling
+            )
+
+
 @dataclass
 class PollState:
     """What the warehouse remembers about a feed between polls (columns of `feeds`)."""
