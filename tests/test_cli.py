@@ -227,9 +227,13 @@ def test_make_serve_serves_ones_own_sources_file_and_stops_cleanly(tmp_path):
 
     def command(path: Path) -> list[str]:
         """What `make serve SOURCES=... PORT=...` runs (make -n: the venv is not touched)."""
+        # Under `make test` this is a sub-make: MAKELEVEL and MAKEFLAGS would make it print
+        # "Leaving directory" lines, so it runs as a top-level make without them.
+        top = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
         dry = subprocess.run(
-            ["make", "-n", "serve", f"SOURCES={path}", f"PORT={port}"],
+            ["make", "--no-print-directory", "-n", "serve", f"SOURCES={path}", f"PORT={port}"],
             cwd=ROOT,
+            env=top,
             capture_output=True,
             text=True,
             check=True,
