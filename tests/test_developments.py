@@ -188,6 +188,57 @@ def test_date_is_the_explicit_date_resolved_against_the_article_else_the_article
     assert development.occurred_on == expected
 
 
+FRIDAY = date(2025, 5, 16)
+
+
+@pytest.mark.parametrize(
+    "text, said_on, scheduled_for",
+    [
+        # The event word carries the stance: the weekday reads forward from the article.
+        (
+            "Sunday's first round of talks between the two sides is expected in Istanbul.",
+            FRIDAY,
+            date(2025, 5, 18),
+        ),
+        ("Russia and Ukraine are due to hold talks on Sunday.", FRIDAY, date(2025, 5, 18)),
+        (
+            "The delegations will meet in Istanbul on Monday for a second round of talks.",
+            FRIDAY,
+            date(2025, 5, 19),
+        ),
+        (
+            "A second round of talks is planned for June 2, the envoy said.",
+            FRIDAY,
+            date(2025, 6, 2),
+        ),
+        # Under a dated proposal, forward from the proposal's day, not the article's.
+        (
+            "Putin proposed on Sunday that direct talks be held in Istanbul on Thursday.",
+            date(2025, 5, 11),
+            date(2025, 5, 15),
+        ),
+    ],
+)
+def test_a_future_event_is_scheduled_for_the_day_ahead_and_said_on_its_own_day(
+    stage, text, said_on, scheduled_for
+):
+    (talks,) = found(stage, text, "talks", published=FRIDAY)
+    assert talks.stance == "proposed"
+    assert (talks.occurred_on, talks.scheduled_for) == (said_on, scheduled_for)
+
+
+@pytest.mark.parametrize(
+    "text, occurred_on",
+    [
+        ("The talks were held on Wednesday in Istanbul.", date(2025, 5, 14)),
+        ("Ukraine and Russia exchanged 390 prisoners each on Friday.", FRIDAY),
+    ],
+)
+def test_what_happened_has_no_schedule_and_its_weekday_reads_back(stage, text, occurred_on):
+    (development,) = [d for d in found(stage, text, published=FRIDAY) if d.stance == "occurred"]
+    assert (development.occurred_on, development.scheduled_for) == (occurred_on, None)
+
+
 def test_without_a_publication_date_only_absolute_dates_resolve(stage):
     (swap,) = found(stage, "Russia and Ukraine swapped 205 prisoners on Friday.", published=None)
     assert swap.occurred_on is None

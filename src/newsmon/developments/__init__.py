@@ -31,13 +31,17 @@ How one sentence is read:
    that happened or were agreed take both sides as actors.
 4. The quantity is the number attached to one of the kind's unit nouns in the trigger's phrase
    (or clause); the date is the explicit date attached to that chain, resolved against the
-   article's date ("on Friday", "16 May"), else the article's date.
+   article's date ("on Friday", "16 May"), else the article's date. An event that has not
+   happened (proposed, called for, agreed, rejected) also gets `scheduled_for`, the day the
+   sentence gives for it, read forward ("talks on Sunday" in a Friday article: that Sunday;
+   under "proposed on Sunday", forward from that Sunday).
 One development per kind per sentence is kept: the best-supported reading.
 
 The stage in its steps: `taxonomy` (the kinds, triggers and cues of `taxonomy.yaml`, compiled),
-`sentence_filter` (which sentences to parse), `reading` (one sentence: candidates, stance, roles,
-quantity, date - the `DevelopmentExtractor`), and under them `grammar` (clauses, negation, noun
-phrases and their entities) and `numbers` (counts, sums and dates).
+`sentence_filter` (which sentences to parse), `reading` (one sentence: candidates and their
+clause chains - the `DevelopmentExtractor`, with its two readers `stance` and `details`: roles,
+place, quantity, dates), `model` (what it returns), and under them `grammar` (clauses, negation,
+noun phrases and their entities) and `numbers` (counts, sums and dates).
 """
 
 from __future__ import annotations

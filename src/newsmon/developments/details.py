@@ -1,0 +1,319 @@
+"""The particulars of one event: who (actors, recipients), where, how many and when.
+
+A mixin of `DevelopmentExtractor` (reading.py), called once the stance is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from newsmon.developments.grammar import (
+    _OBJECT_PREPS,
+    _PLACE_PREPS,
+    _TARGET_ONLY_PREPS,
+    _entities_in,
+    _inside,
+    _is_clause,
+    _local,
+    _modifier_entities,
+    _subject_entities,
+    _unique,
+)
+from newsmon.developments.numbers import (
+    _CURRENCIES,
+    _NOT_WHEN,
+    _X_FOR_Y,
+    _money,
+    _number_of,
+    _parse_number,
+    _parse_number_text,
+    _resolve_date,
+)
+from newsmon.entities import (
+    EntityRef,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DetailReading:
+    """Roles, place, quantity and dates of an event from its clause chain."""
+
+    def _parties(self, cand, chain, stance_pos, stance, refs, seg):
+        """Actors and recipients: subjects of the stance-bearing word, its objects."""
+        kind = cand.rules.kind
+        stance_token = chain[stance_pos]
+        actors: list[EntityRef] = []
+        recipients: list[EntityRef] = []
+        partners: list[EntityRef] = []  # "talks with X", "a swap between X and Y"
+        # The verb that carries the stance (or governs the noun that does).
+        verb = next((t for t in chain[stance_pos:] if _is_clause(t)), None)
+        reported = (
+            verb is not None
+            and stance_token is cand.eff
+            and self._cues(cand.rules, verb) & {"occurrence"}
+        )
+        # An event named by a noun with no stance word: its doer is in its own phrase, or is
+        # the subject of a verb that carries it out ("Israel launched strikes") or the one
+        # blamed for it ("Ukraine condemns Russia over bus attack") - never whoever reports,
+        # condemns or welcomes it.
+        bare = (
+            stance_token is cand.eff
+            and cand.eff.pos_ in ("NOUN", "PROPN")
+            and verb is not None
+            and verb is not cand.eff
+            and not reported
+        )
+        if stance_token.pos_ in ("NOUN", "PROPN") and not reported:
+            # "Russia's offer", "the US proposal", "Ukraine's attack on its airfields"
+            actors = _modifier_entities(stance_token, refs, seg, kind.targeted)
+        subject_is_event = (
+            stance_pos > 0
+            and chain[stance_pos - 1].dep_ == "nsubj"
+            and all(t.pos_ not in ("VERB", "AUX") for t in chain[: stance_pos - 1])
+        )
+        if subject_is_event:
+            # "Israeli strikes killed 70", "one strike destroyed a tank": the doer is the event's.
+            actors = _modifier_entities(cand.eff, refs, seg, kind.targeted)
+        elif not actors and bare:
+            for tok in chain[1:]:
+                if tok.lemma_.lower() in self.accusing:
+                    for child in tok.children:
+                        if child.dep_ in ("dobj", "nsubjpass") and child not in chain:
+                            actors += _entities_in(child, refs, seg, head_only=True)
+                    break
+        elif not actors and verb is not None:
+            actors = _subject_entities(verb, refs, seg)
+        if subject_is_event:
+            bare = True  # no speaker fallback either
+        if not actors and verb is None and kind.bilateral:
+            # "agreed on a framework during talks in Geneva": the clause's parties met.
+            setting = chain[-1].head
+            if setting.dep_ == "prep" and _inside(setting.head, seg) and _is_clause(setting.head):
+                actors = _subject_entities(setting.head, refs, seg)
+        if not actors and not bare and stance not in ("occurred", "denied"):
+            # "Russia says any settlement must recognise ...": the speaker is the actor (of a
+            # position; of what happened, the speaker is only the source).
+            for tok in chain[stance_pos:]:
+                if tok.lemma_.lower() in self.reporting and tok.pos_ in ("VERB", "AUX"):
+                    actors = _subject_entities(tok, refs, seg)
+                    break
+        objects = [verb] if verb is not None else []
+        objects += [t for t in chain[: stance_pos + 1] if t is not verb]
+        for tok in objects:
+            for child in tok.children:
+                if child.dep_ in ("dobj", "dative", "iobj", "obj"):
+                    found = _entities_in(child, refs, seg, head_only=True)
+                    recipients += found
+                    if tok is cand.eff and child.i in refs:
+                        partners += found  # "met Putin" (not "released Palestinian prisoners")
+                elif child.dep_ == "prep" and child.lower_ in _OBJECT_PREPS:
+                    if child.lower_ in _TARGET_ONLY_PREPS and not kind.targeted:
+                        continue
+                    for grand in child.children:
+                        if grand.dep_ == "pobj":
+                            found = [
+                                r
+                                for r in _entities_in(grand, refs, seg, head_only=True)
+                                if r.kind != "place" or not kind.bilateral  # "met in Istanbul"
+                            ]
+                            recipients += found
+                            if child.lower_ == "with" or (
+                                child.lower_ == "to" and tok is cand.eff and grand.i in refs
+                            ):
+                                partners += found  # "talks with X", "spoke to X"
+                elif child.dep_ == "prep" and child.lower_ == "between" and kind.bilateral:
+                    for grand in child.children:
+                        if grand.dep_ == "pobj":
+                            partners += _entities_in(grand, refs, seg, head_only=True)
+        # Lower subjects under a call or proposal are who is asked: "demanded that Ukraine withdraw".
+        for tok in chain[1:stance_pos] if stance_pos > 0 else []:
+            if _is_clause(tok):
+                recipients += _subject_entities(tok, refs, seg, inherit=False)
+        if cand.eff.pos_ == "VERB" and stance_pos > 0:
+            recipients += _subject_entities(cand.eff, refs, seg, inherit=False)
+        if cand.eff.pos_ == "VERB":
+            for child in cand.eff.children:
+                if child.dep_ == "nsubjpass":  # "Masra was arrested", "Gaza was struck"
+                    recipients += _entities_in(child, refs, seg, head_only=True)
+        actors = _unique(actors)
+        if kind.bilateral and stance in ("occurred", "agreed"):
+            actors = _unique(actors + partners)  # both sides of a meeting or an exchange
+        else:
+            recipients += partners
+        recipients = [r for r in _unique(recipients) if r not in actors]
+        return actors, recipients
+
+    def _place(self, cand, chain, stance_pos, refs, recipients, seg) -> str | None:
+        for tok in chain[: stance_pos + 1] + [cand.head]:
+            for child in tok.children:
+                if child.dep_ == "prep" and child.lower_ in _PLACE_PREPS:
+                    for grand in child.children:
+                        if grand.dep_ == "pobj":
+                            for ref in _entities_in(grand, refs, seg, head_only=True):
+                                if ref.kind in ("place", "country"):
+                                    return ref.name
+                elif child.dep_ == "compound" and child.i in refs:
+                    ref = refs[child.i]
+                    if ref.kind == "place":
+                        return ref.name  # "the Istanbul talks" (but "the US proposal" is an actor)
+        if cand.rules.kind.targeted:
+            for ref in recipients:
+                if ref.kind in ("place", "country"):
+                    return ref.name
+        return None
+
+    def _quantity(self, cand, chain, stance_pos, seg) -> tuple[float | None, str | None]:
+        rules = cand.rules
+        # The trigger's own phrase first, then its clause.
+        scopes = [_local(cand.eff, seg)]
+        verb = next((t for t in chain if _is_clause(t)), None)
+        if verb is not None:
+            scopes.append(_local(verb, seg))
+        if cand.wide:
+            scopes.append(cand.scope)  # the sentence gave the context, it may give the count
+        for scope in scopes:
+            found = []
+            for tok in scope:
+                unit = rules.units.get(tok.lemma_.lower()) or rules.units.get(tok.lower_)
+                if rules.kind.money and unit is None and tok.pos_ in ("NOUN", "PROPN"):
+                    unit = _CURRENCIES.get(tok.lower_)  # "1.9 billion euros"
+                if unit:
+                    value = _number_of(tok)
+                    if value is not None:
+                        if tok.dep_ == "conj" and _number_of(tok.head) is not None:
+                            continue  # "728 drones and 13 missiles": the first counts
+                        direct = tok.head.i in (cand.head.i, cand.eff.i) or (
+                            verb is not None and tok.head.i == verb.i
+                        )
+                        found.append((not direct, abs(tok.i - cand.head.i), tok.i, value, unit))
+            if rules.kind.money:
+                for tok in scope:
+                    if tok.ent_type_ == "MONEY" and tok.ent_iob_ == "B":
+                        ent = next(e for e in tok.doc.ents if e.start == tok.i)
+                        money = _money(ent)
+                        if money:
+                            found.append((True, abs(tok.i - cand.head.i), tok.i, *money))
+            if found:
+                *_, value, unit = min(found)
+                return float(value), unit
+        # "a 1,000-for-1,000 prisoner swap"
+        for tok in (cand.head, cand.eff):
+            for child in tok.children:
+                if child.dep_ == "nummod":
+                    value = _parse_number(list(child.subtree))
+                    if value is not None and rules.units:
+                        return float(value), self._unit_in_span(cand)
+        phrase = " ".join(t.text for t in scopes[0])
+        match = _X_FOR_Y.search(phrase) or _X_FOR_Y.search(seg.text)
+        if match and rules.units:
+            value = _parse_number_text(match[1])
+            if value is not None:
+                return float(value), self._unit_in_span(cand)
+        return None, None
+
+    def _unit_in_span(self, cand) -> str:
+        for tok in cand.head.doc[cand.start : cand.end]:
+            for child in [tok, *tok.children]:
+                unit = cand.rules.units.get(child.lemma_.lower())
+                if unit:
+                    return unit
+        return next(iter(cand.rules.kind.units))
+
+    def _date(
+        self, doc, seg, cand, chain, stance_pos, context_verb, published, stance
+    ) -> tuple[date | None, date | None]:
+        """(when it happened or was said, when it is to happen).
+
+        The first is the explicit date attached to the event's chain at or above its stance
+        word, else the article's date. The second, for an event that has not happened, is a
+        date attached to the event below its stance word ("talks on Sunday" under "proposed"),
+        or any date after the article's on the chain; it resolves forward from the first
+        ("Sunday" in a Friday article is the next Sunday).
+        """
+        future = any(
+            "future" in self._cues(cand.rules, c)
+            for t in chain
+            for c in t.children
+            if c.dep_ in ("aux", "auxpass")
+        )
+        prospective = stance not in ("occurred", "denied")
+        positions = {t.i: pos for pos, t in enumerate(chain)}
+        stance_here = chain[stance_pos]
+        between = set()  # the words from the trigger up to the stance word: the event's phrase
+        for up in cand.head.ancestors:
+            if up.i == stance_here.i or up.i in positions and positions[up.i] >= stance_pos:
+                break
+            between.add(up.i)
+        dated = []  # (chain position, entity text, resolved, below the stance word)
+        for ent in seg.ents:
+            if ent.label_ not in ("DATE", "TIME"):
+                continue
+            anchor = ent.root
+            while anchor.i in range(ent.start, ent.end) and anchor.head.i != anchor.i:
+                anchor = anchor.head
+            if anchor.dep_ == "prep" and anchor.lower_ in _NOT_WHEN:
+                continue
+            if anchor.pos_ == "ADP":
+                anchor = anchor.head  # "on Friday" attaches through its preposition
+            pos = positions.get(anchor.i)
+            if pos is None and context_verb is not None and anchor.i == context_verb.i:
+                pos = len(chain)
+            if pos is None and prospective and anchor.i in between:
+                pos = 0  # "Sunday's round of talks", "due to hold talks on Sunday": the event's
+            below = pos is not None and pos < stance_pos and stance_here is not cand.eff
+            resolved = _resolve_date(ent.text, published, future or (below and prospective))
+            if (
+                not below
+                and prospective
+                and stance_pos == 0
+                and pos is not None
+                and pos < len(chain)
+                and published is not None
+            ):
+                # The event word carries the stance ("talks are due on Sunday", "Sunday's
+                # round is expected"): a date that reads as ahead is when it is to happen.
+                ahead = _resolve_date(ent.text, published, True)
+                if isinstance(ahead, date) and ahead > published:
+                    resolved, below = ahead, True
+            if resolved is None:
+                continue
+            dated.append((pos, ent.text, resolved, below))
+        best = None
+        for pos, _, resolved, below in dated:
+            if isinstance(resolved, date) and published and resolved > published:
+                continue  # a planned date, not when this was said or done
+            if pos is None or below:
+                continue  # not on the chain, or when the proposed event would happen
+            if best is None or pos < best[0]:
+                best = (pos, resolved)
+        if best is None:
+            days = {
+                r
+                for _, _, r, _ in dated
+                if isinstance(r, date) and not (published and r > published)
+            }
+            if len(days) == 1 and len(dated) == 1:
+                best = (0, next(iter(days)))
+        occurred_on = published
+        if best is not None:
+            occurred_on = {"current": published, "other": None}.get(best[1], best[1])
+        return occurred_on, self._schedule(dated, prospective, occurred_on, published)
+
+    @staticmethod
+    def _schedule(dated, prospective: bool, said_on, published) -> date | None:
+        """The day a not-yet-happened event is to happen, resolved forward from `said_on`."""
+        if not prospective or published is None:
+            return None
+        base = said_on or published
+        found = None
+        for pos, text, resolved, below in dated:
+            if pos is None:
+                continue
+            ahead = _resolve_date(text, base, True) if below else resolved
+            if not isinstance(ahead, date) or ahead < base or (not below and ahead <= published):
+                continue
+            if found is None or (not below, pos) < found[0]:
+                found = ((not below, pos), ahead)
+        return found[1] if found else None
