@@ -342,6 +342,20 @@ def test_kinds_from_gazetteers_and_names(extractor):
     assert all(kind == "organisation" for name, kind in army if "Army" in name)
 
 
+def test_kinds_from_the_words_of_the_name_and_of_the_sentence(extractor):
+    texts = [
+        "Near Palmyra, two strikes hit a checkpoint held by the militants.",
+        "The strike was claimed by Daesh, which still holds villages near al-Hilla.",
+        "Speaking at the Harbourtown Security Conference, the minister urged restraint.",
+        "Ministers met at the summit and later toured the Qasr Barrage.",
+    ]
+    near, claim, meeting, tour = map(names, extractor.extract(texts))
+    assert ("Palmyra", "place") in near and not any("Near" in n for n, _ in near)
+    assert ("Daesh", "organisation") in claim and ("al-Hilla", "place") in claim
+    assert ("Harbourtown Security Conference", "organisation") in meeting
+    assert ("Qasr Barrage", "place") in tour
+
+
 def test_short_forms_join_their_full_name_with_a_reason(extractor):
     texts = [
         "The Food and Drug Administration (FDA) approved the drug. The FDA said trials ended.",

@@ -51,4 +51,3 @@ __all__ = [
     "sentence_splitter",
     "use_numpy_gemm",
 ]
-

@@ -38,11 +38,14 @@ from newsmon.entities.names import (
     COUNTRY_BODIES,
     NUMBER,
     ORG_HEADS,
+    SPATIAL_PREPOSITIONS,
+    armed_group,
     clean,
     common_word,
     country_body,
     country_code,
     country_name,
+    event_name,
     fold,
     known_place,
     not_an_organisation,
@@ -158,8 +161,17 @@ class EntityExtractor:
             ent = lower_case_trimmed(ent)
             if ent is None or self._common_word_alone(ent, layout):
                 continue
+            if len(ent) > 1 and ent[0].is_title and ent[0].lower_ in SPATIAL_PREPOSITIONS:
+                # "Near Palmyra, two strikes...": the sentence's first word, and a place.
+                from spacy.tokens import Span
+
+                ent, kind = Span(doc, ent.start + 1, ent.end, label=ent.label_), "place"
             name = clean(ent.text)
-            if kind in ("organisation", "person") and (place_name(name) or names_a_place(ent)):
+            if armed_group(name):
+                kind = "organisation"  # "Daesh", "ISIL" tagged as places or nationalities
+            elif kind in ("place", "person") and event_name(name):
+                kind = "organisation"  # "Manama Dialogue", "G-20 Interfaith Conference"
+            elif kind in ("organisation", "person") and (place_name(name) or names_a_place(ent)):
                 kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             elif kind == "country" and name.isupper() and not country_code(name):
                 kind = "organisation"  # "ISIL" tagged as a nationality: a group's acronym

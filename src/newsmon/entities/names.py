@@ -25,6 +25,16 @@ ORG_HEADS = frozenset(_TABLES["org_heads"])
 PLACE_NOUNS = FACILITIES | frozenset(_TABLES["place_nouns"])
 LED_BY = frozenset(_TABLES["led_by"])
 EVENT_WORDS = tuple(_TABLES["event_words"])
+# Multi-word names of organised events are organisations, as ACE and re3d count them.
+EVENT_HEADS = frozenset(_TABLES["event_heads"])
+# "Near Palmyra, two strikes...": capitalised at a sentence's start, not part of the name.
+SPATIAL_PREPOSITIONS = frozenset(_TABLES["spatial_prepositions"])
+# Hyphenated only: "Al Quintero" is a person, "al-Hilla" a place.
+_ARABIC_ARTICLE = re.compile(
+    r"^(?:" + "|".join(_TABLES["arabic_articles"]) + r")[-‐]", re.IGNORECASE
+)
+# Armed groups the small model tags as places or nationalities ("Daesh", "ISIL").
+ARMED_GROUPS = frozenset(_TABLES["armed_groups"])
 # A country's government and armed forces are organisations: "the U.S. military".
 COUNTRY_BODIES: dict[str, str] = _TABLES["country_bodies"]
 # Legal forms at the end of a company's name: "Home Depot Inc" is Home Depot.
@@ -151,10 +161,14 @@ def region(name: str) -> bool:
 
 
 def place_population(name: str) -> int | None:
-    """The population of the largest known place of that name (None: no such place)."""
+    """The population of the largest known place of that name (None: no such place); an
+    Arabic article the gazetteer leaves out is looked through ("al-Hilla" is Hilla)."""
     if country_code(name):
         return 10**6
-    return _gazetteer().get(fold(name))
+    found = _gazetteer().get(fold(name))
+    if found is None and _ARABIC_ARTICLE.match(name):
+        found = _gazetteer().get(fold(_ARABIC_ARTICLE.sub("", name, count=1)))
+    return found
 
 
 def known_place(name: str) -> bool:
@@ -168,6 +182,17 @@ def place_name(name: str) -> bool:
     return len(words) > 1 and (
         words[-1] in FACILITIES or words[-1] in FEATURE_LAST or words[0] in FEATURE_FIRST
     )
+
+
+def event_name(name: str) -> bool:
+    """A multi-word name its last word marks as an organised event ("Manama Dialogue")."""
+    words = name.casefold().split()
+    return len(words) > 1 and words[-1] in EVENT_HEADS
+
+
+def armed_group(name: str) -> bool:
+    """One of the armed groups the small model tags as a place or a nationality."""
+    return fold(name).replace("‘", "'").replace("’", "'") in ARMED_GROUPS
 
 
 def not_an_organisation(name: str) -> bool:
