@@ -6,6 +6,7 @@ A mixin of `DevelopmentExtractor` (reading.py), called once the stance is read.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 from newsmon.developments.grammar import (
@@ -201,7 +202,7 @@ class DetailReading:
         # "a 1,000-for-1,000 prisoner swap"
         for tok in (cand.head, cand.eff):
             for child in tok.children:
-                if child.dep_ == "nummod":
+                if child.dep_ == "nummod" and not _year_like(child):
                     value = _parse_number(list(child.subtree))
                     if value is not None and rules.units:
                         return float(value), self._unit_in_span(cand)
@@ -317,3 +318,10 @@ class DetailReading:
             if found is None or (not below, pos) < found[0]:
                 found = ((not below, pos), ahead)
         return found[1] if found else None
+
+
+def _year_like(tok) -> bool:
+    """A year, not a count: "the 1967 killings", "2023 Assault"."""
+    return tok.ent_type_ in ("DATE", "TIME", "ORDINAL") or bool(
+        re.fullmatch(r"(?:1[89]|20)\d\d", tok.text)
+    )
