@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import pytest
 
 from bench.eval_developments import (
@@ -237,6 +238,19 @@ def test_a_future_event_is_scheduled_for_the_day_ahead_and_said_on_its_own_day(
 def test_what_happened_has_no_schedule_and_its_weekday_reads_back(stage, text, occurred_on):
     (development,) = [d for d in found(stage, text, published=FRIDAY) if d.stance == "occurred"]
     assert (development.occurred_on, development.scheduled_for) == (occurred_on, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A past expectation, and a future that is not the event's: no day ahead.
+        "The talks were originally expected on Thursday but were pushed back by a day.",
+        "The attack on the air bases on Sunday will be studied in military academies for years.",
+    ],
+)
+def test_no_schedule_without_a_present_or_future_calendar_verb(stage, text):
+    developments = found(stage, text, published=FRIDAY)
+    assert developments and all(d.scheduled_for is None for d in developments)
 
 
 def test_without_a_publication_date_only_absolute_dates_resolve(stage):
@@ -559,3 +573,13 @@ def test_new_kinds_map_to_plover(stage):
     assert (call.stance, call.plover_category) == ("called_for", "REQUEST")
     (no,) = found(stage, "Hamas rejected the ceasefire proposal.", "ceasefire")
     assert (no.stance, no.plover_category) == ("rejected", "REJECT")
+
+
+def test_the_warehouse_keeps_the_day_a_proposal_schedules(demo_db):
+    # The demo's 11 May report: Putin proposes talks in Istanbul on Thursday (15 May).
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT occurred_on, scheduled_for FROM developments "
+            "WHERE kind = 'talks' AND stance = 'proposed' AND scheduled_for IS NOT NULL"
+        ).fetchall()
+    assert (date(2025, 5, 11), date(2025, 5, 15)) in rows

@@ -189,7 +189,7 @@ def _developments_table(entities: dict[str, ArticleEntities]) -> pa.Table:
     for f in dataclasses.fields(Development):
         if f.name in ("actors", "recipients"):
             fields.append(pa.field(f.name, pa.list_(_REF)))
-        elif f.name == "occurred_on":
+        elif f.name in ("occurred_on", "scheduled_for"):
             fields.append(pa.field(f.name, pa.date32()))
         elif f.name in ("quantity", "confidence"):
             fields.append(pa.field(f.name, pa.float64()))

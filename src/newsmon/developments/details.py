@@ -242,6 +242,15 @@ class DetailReading:
         prospective = stance not in ("occurred", "denied")
         positions = {t.i: pos for pos, t in enumerate(chain)}
         stance_here = chain[stance_pos]
+        # A date on the event reads forward only where the sentence schedules it, in the
+        # present or future ("talks are due on Sunday", "will meet on Monday"), not "were
+        # expected on Thursday", nor "the attack on Sunday will be studied".
+        scheduled = any(t.lemma_.lower() in _SCHEDULING for t in chain) and not any(
+            t.tag_ == "VBD"
+            or any(c.dep_ in ("aux", "auxpass") and c.tag_ == "VBD" for c in t.children)
+            for t in chain
+            if t.lemma_.lower() not in _REPORTING  # "..., Medinsky said": when it was said
+        )
         between = set()  # the words from the trigger up to the stance word: the event's phrase
         for up in cand.head.ancestors:
             if up.i == stance_here.i or up.i in positions and positions[up.i] >= stance_pos:
@@ -272,6 +281,7 @@ class DetailReading:
                 and pos is not None
                 and pos < len(chain)
                 and published is not None
+                and scheduled
             ):
                 # The event word carries the stance ("talks are due on Sunday", "Sunday's
                 # round is expected"): a date that reads as ahead is when it is to happen.
@@ -300,17 +310,17 @@ class DetailReading:
         occurred_on = published
         if best is not None:
             occurred_on = {"current": published, "other": None}.get(best[1], best[1])
-        return occurred_on, self._schedule(dated, prospective, occurred_on, published)
+        return occurred_on, self._schedule(dated, prospective, scheduled, occurred_on, published)
 
     @staticmethod
-    def _schedule(dated, prospective: bool, said_on, published) -> date | None:
+    def _schedule(dated, prospective: bool, scheduled: bool, said_on, published) -> date | None:
         """The day a not-yet-happened event is to happen, resolved forward from `said_on`."""
         if not prospective or published is None:
             return None
         base = said_on or published
         found = None
         for pos, text, resolved, below in dated:
-            if pos is None:
+            if pos is None or not (below or scheduled):
                 continue
             ahead = _resolve_date(text, base, True) if below else resolved
             if not isinstance(ahead, date) or ahead < base or (not below and ahead <= published):
@@ -325,3 +335,11 @@ def _year_like(tok) -> bool:
     return tok.ent_type_ in ("DATE", "TIME", "ORDINAL") or bool(
         re.fullmatch(r"(?:1[89]|20)\d\d", tok.text)
     )
+
+
+# Verbs that put an event on the calendar: a date beside them is when it is to happen.
+_SCHEDULING = frozenset(
+    ["expect", "due", "plan", "schedule", "set", "slate", "begin", "start", "open", "resume"]
+    + ["hold", "meet", "convene", "take", "reconvene", "launch", "sign"]
+)
+_REPORTING = frozenset(["say", "tell", "announce", "report", "add", "note", "state", "write"])
