@@ -67,7 +67,10 @@ def test_a_busy_warehouse_stages_the_batch_and_the_next_run_loads_it_once(site, 
         assert second["outcome"] == "staged"
         assert time.monotonic() - started < 60
         (batch,) = staging.pending(db)
-        assert [a.title for a in staging.read(batch).articles] == ["Item /b"]
+        staged = staging.read(batch)
+        assert [a.title for a in staged.articles] == ["Item /b"]
+        # Its developments are staged and read back with it, not lost.
+        assert any(found.developments for found in staged.entities.values())
         # Analysts can still read the snapshot while the pipeline cannot write.
         with duckdb.connect(str(warehouse.snapshot_path(db)), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
@@ -79,8 +82,15 @@ def test_a_busy_warehouse_stages_the_batch_and_the_next_run_loads_it_once(site, 
     with duckdb.connect(str(db), read_only=True) as con:
         titles = sorted(t for (t,) in con.execute("SELECT title FROM articles").fetchall())
         runs = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+        with_developments = {
+            t
+            for (t,) in con.execute(
+                "SELECT DISTINCT a.title FROM developments JOIN articles AS a USING (article_id)"
+            ).fetchall()
+        }
         assert con.execute("SELECT count(*) FROM feed_polls").fetchone()[0] == 3
     assert titles == ["Item /a", "Item /b"]  # /b once: from the staged batch, not again
+    assert with_developments == {"Item /a", "Item /b"}
     assert runs[second["run_id"]] == "staged" and len(runs) == 3
 
 

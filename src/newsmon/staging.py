@@ -102,6 +102,14 @@ def read(folder: Path) -> Batch:
         entities.setdefault(row["article_id"], ArticleEntities([], {})).topics[row["topic"]] = row[
             "score"
         ]
+    known = {f.name for f in dataclasses.fields(Development)}
+    for row in pq.read_table(folder / "developments.parquet").to_pylist():
+        article_id = row.pop("article_id")
+        fields = {k: v for k, v in row.items() if k in known}
+        for role in ("actors", "recipients"):
+            fields[role] = [EntityRef(r["name"], r["kind"], r["source"]) for r in fields[role] or ()]
+        found = entities.setdefault(article_id, ArticleEntities([], {}))
+        found.developments.append(Development(**fields))
     retries_file = folder / "retries.parquet"  # absent in batches staged before page retries
     retries = (
         [PageRetry(**row) for row in pq.read_table(retries_file).to_pylist()]
