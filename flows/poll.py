@@ -19,6 +19,7 @@ from prefect.utilities.annotations import quote
 
 from flows import runners
 from newsmon import (
+    alerts,
     analysis,
     dedup,
     entities,
@@ -257,6 +258,18 @@ def load(
 
 
 @task(cache_policy=NO_CACHE)
+def send_alerts(db: Path, config: Sources) -> alerts.CycleAlerts | None:
+    """Fire the alert rules on what the loads brought and send what is due (after the load
+    committed). Never fails the cycle: a failed delivery is retried on a later one, and an
+    evaluation that breaks is logged and tried again, whole, by the next cycle."""
+    try:
+        return alerts.cycle(db, config.alerts, wait=min(config.settings.lock_wait, 5.0))
+    except Exception as exc:
+        get_run_logger().error("alert step failed (the next cycle does it again): %s", exc)
+        return None
+
+
+@task(cache_policy=NO_CACHE)
 def publish_summary(db: Path, run_id: str) -> None:
     """Markdown and table artifacts of the run, for the Prefect UI."""
     # The snapshot was refreshed by the load: reading it needs no lock.
@@ -383,6 +396,15 @@ def poll_feeds(
         db_path,
     )
     if outcome == "loaded":
+        sent = send_alerts(db_path, config)
+        if sent and (sent.fired or sent.updated or sent.delivered or sent.failed):
+            logger.info(
+                "alerts: %d fired, %d updated; messages %d delivered, %d failed",
+                sent.fired,
+                sent.updated,
+                sent.delivered,
+                sent.failed,
+            )
         publish_summary(db_path, run.run_id)
     else:
         logger.warning("the warehouse stayed busy: this run's batch is staged for the next run")

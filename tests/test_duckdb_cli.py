@@ -47,3 +47,41 @@ def test_the_registrys_duckdb_cli_opens_the_demo_snapshot_and_runs_the_readme_qu
     assert rows[0] == "feed_id,title" and len(rows) > 30
     version = subprocess.run([str(CLI), "--version"], capture_output=True, text=True).stdout
     assert version.startswith("v1.5"), version  # the older client really is the one reading
+
+
+@pytest.mark.slow
+def test_the_cli_searches_articles_and_reads_the_analysts_views_on_the_snapshot(demo_db):
+    snapshot = warehouse.snapshot_path(demo_db)
+
+    def cli(query: str) -> list[str]:
+        out = subprocess.run(
+            [str(CLI), "-readonly", "-csv", str(snapshot), "-c", query],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0 and not out.stderr, (query, out.stderr)
+        return out.stdout.splitlines()
+
+    found = cli(
+        "SELECT article_id, outlet, score, matched FROM search_articles('Ceasefires prisoners') "
+        "ORDER BY score DESC, article_id"
+    )
+    assert found[0] == "article_id,outlet,score,matched" and len(found) > 5
+    # the same answer as the Python client gives on the same file
+    with warehouse.connect(snapshot, read_only=True) as con:
+        rows = con.execute(
+            "SELECT article_id, outlet, score, matched FROM search_articles('Ceasefires prisoners') "
+            "ORDER BY score DESC, article_id"
+        ).fetchall()
+    assert found[1:] == [f"{a},{o},{s},{m}" for a, o, s, m in rows]
+    first = cli(
+        "SELECT count(*) FILTER (WHERE rank = 1 AND behind = INTERVAL 0 SECOND), "
+        "count(DISTINCT story_id) FROM first_reported WHERE level = 'story'"
+    )
+    assert first[1].split(",")[0] == first[1].split(",")[1] != "0"  # one first outlet a story
+    named = cli(
+        "SELECT count(*) FROM developments_named WHERE topic = '*' AND len(actors) > 0 "
+        "AND list_contains(actors, 'Russia')"
+    )
+    assert int(named[1]) > 0

@@ -163,3 +163,22 @@ def test_long_values_are_cut_with_an_ellipsis_unless_wide(demo_db, capsys):
     assert "x" * 100 + ",short" in out  # CSV and JSON hold whole values
     # exactly the width is not cut
     assert render(["c"], [("y" * 60,)], "table").splitlines()[2] == "y" * 60
+
+
+def test_developments_named_is_a_named_query_with_names_and_outlets(demo_db, capsys):
+    code, out, _ = query(
+        capsys,
+        "developments_named",
+        "--days",
+        "0",
+        "--topic",
+        "russia-ukraine-talks",
+        "--db",
+        str(demo_db),
+        "--format",
+        "json",
+    )
+    rows = json.loads(out)
+    assert code == 0 and rows and {r["topic"] for r in rows} == {"russia-ukraine-talks"}
+    assert any("Russia" in r["actors"] for r in rows)
+    assert all(r["outlet"] and r["url"] and r["sentence"] for r in rows)

@@ -63,7 +63,10 @@ def test_the_readme_quick_start_and_tour_run_as_written(tmp_path):
     if not (ROOT / ".venv" / ".installed").exists():
         pytest.skip("needs the .venv that `make` installs")
     commands = readme_commands()
-    assert commands[0] == "make demo    # creates .venv, installs newsmon, serves the bundled corpus on loopback, runs one cycle"
+    assert (
+        commands[0]
+        == "make demo    # creates .venv, installs newsmon, serves the bundled corpus on loopback, runs one cycle"
+    )
     assert len(commands) >= 6, commands
     copy = tmp_path / "clone"
     copy.mkdir()

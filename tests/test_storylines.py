@@ -25,9 +25,7 @@ ACTORS = {"person:Mara Quell": 1.0, "organisation:Northgate Council": 0.8, "plac
 def test_events_sharing_actors_and_words_form_one_storyline_with_the_reason():
     index = StorylineIndex()
     first = index.link(_event("s1", 0, TALKS, ACTORS))
-    second = index.link(
-        _event("s2", 9, {"talk": 0.9, "treaty": 1.0, "signing": 0.7}, ACTORS)
-    )
+    second = index.link(_event("s2", 9, {"talk": 0.9, "treaty": 1.0, "signing": 0.7}, ACTORS))
     assert first.shared == "opened" and first.storyline_id == "s1"
     assert second.storyline_id == "s1" and second.score >= StorylineSettings().threshold
     assert "Mara Quell" in second.shared and "treaty" in second.shared
@@ -100,9 +98,7 @@ def test_the_demo_warehouse_holds_the_istanbul_storyline(demo_db):
 
 
 @pytest.mark.slow
-def test_reprocess_links_the_storylines_again_and_a_second_run_changes_nothing(
-    demo_db, tmp_path
-):
+def test_reprocess_links_the_storylines_again_and_a_second_run_changes_nothing(demo_db, tmp_path):
     from newsmon.cli import main
 
     from .conftest import ROOT
@@ -141,3 +137,26 @@ def test_the_report_shows_the_istanbul_storyline_as_a_timeline_of_its_events(dem
     assert sum("Istanbul" in e for e in events) >= 2  # both rounds, one timeline
     days = re.findall(r'<span class="day">(\d\d \w{3})</span>', first)
     assert days[0].endswith("May") and days[-1].endswith("Jun")  # in order, over weeks
+
+
+def test_stories_without_a_stored_centroid_are_linked_from_their_articles_terms(demo_db, tmp_path):
+    # Stories closed before centroids were kept have no story_vectors row: their profile is
+    # the sum of their articles' stored term weights.
+    from newsmon import storylines
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM story_vectors")
+        linked = storylines.rebuild(con, StorylineSettings())
+        unlinked = con.execute(
+            "SELECT count(*) FROM stories WHERE storyline_id IS NULL"
+        ).fetchone()[0]
+        rounds = con.execute(
+            """
+            SELECT count(DISTINCT s.storyline_id) FROM stories AS s
+            WHERE s.title ILIKE '%Istanbul%' AND s.first_seen_at::DATE IN ('2025-05-16', '2025-06-02')
+            """
+        ).fetchone()[0]
+    assert linked > 0 and unlinked == 0
+    assert rounds == 1  # the two Istanbul rounds still in one storyline

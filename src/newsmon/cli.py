@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from newsmon import __version__, warehouse
+from newsmon.alerts import cli as alerts_cli
 from newsmon.config import DEFAULT_SOURCES, Settings, Sources, load_sources
 from newsmon.errors import ConfigError, NewsmonError, RunFailed, UsageError
 
@@ -339,17 +340,11 @@ def _check_topic(con, args: argparse.Namespace) -> str | None:
     return queries.check_topic(con, args.topic, configured)
 
 
-def report_path(db: Path, topic: str = "*") -> Path:
-    """Where `newsmon report` writes by default: next to the warehouse, one file per topic."""
-    name = "report.html" if topic == "*" else f"report-{topic}.html"
-    return Path(db).parent / name
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from newsmon import queries, report
 
     db = args.db or load_sources(args.sources).settings.warehouse
-    out = args.out or report_path(db, args.topic)
+    out = args.out or report.default_path(db, args.topic)
     with queries.open_for_query(db, args.live) as con:
         note = _check_topic(con, args)
         out = report.write(con, out, args.days, args.topic)
@@ -458,9 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--days",
         type=_count,
-        default=14,
-        help="the N calendar days ending on the newest day with stories"
-        " (0: all; default %(default)s)",
+        default=None,
+        help="the N calendar days ending on the newest day with stories (0: all; default: the"
+        " topic's recent activity, its last 14 days from the start of the storylines running"
+        " in them, up to 6 weeks back)",
     )
     rep.add_argument(
         "--topic", default="*", help="a topic id from sources.yaml (default: all articles)"
@@ -475,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     sources_option(rep)
     rep.add_argument("--db", type=Path, help="warehouse file (default: settings.warehouse)")
     rep.set_defaults(func=cmd_report)
+
+    alerts_cli.add_command(commands, sources_option, _count)
 
     demo = commands.add_parser(
         "demo", help="serve the bundled corpus on loopback and run one cycle"

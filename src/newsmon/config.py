@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from newsmon.alerts.rules import Alerts, check_rules
 from newsmon.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,26 @@ class Feed(_Strict):
     interval: Duration | None = None
     # Fetch article pages (false: keep feed summaries, for example behind a paywall).
     fetch_pages: bool = True
+    # The publisher: feeds of one outlet count once in every count of outlets. Default: the
+    # registered domain of the feed's URL (default_outlet).
+    outlet: str | None = Field(default=None, min_length=1, max_length=100)
 
     _check_url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
+
+    @property
+    def outlet_name(self) -> str:
+        """The configured outlet, else the registered domain of the feed's URL, else (an IP
+        address, localhost) the feed's name."""
+        return self.outlet or default_outlet(self.url, self.name)
+
+
+def default_outlet(url: str, feed_id: str) -> str:
+    """The registered domain of a feed URL (feeds.bbci.co.uk -> bbci.co.uk, from the Public
+    Suffix List that the `tld` package ships); the feed id when the host has none (an IP
+    address, localhost)."""
+    import courlan  # the tld package's list loads on first use, not with the configuration
+
+    return courlan.extract_domain(url) or feed_id
 
 
 class WatchEntity(_Strict):
@@ -255,6 +274,7 @@ class Sources(_Strict):
     feeds: list[Feed] = Field(min_length=1)
     topics: list[Topic] = []
     settings: Settings = Settings()
+    alerts: Alerts = Alerts()  # rules and delivery retries (newsmon.alerts)
 
     def feed(self, feed_id: str) -> Feed:
         """The feed with this id."""
@@ -358,7 +378,12 @@ def load_sources(path: str | Path = DEFAULT_SOURCES) -> Sources:
 
 def parse_sources(text: str, filename: str = "<string>") -> Sources:
     """Validate YAML text as a sources file."""
-    return validate_yaml(text, filename, Sources, "at least a 'feeds:' list", _duplicates)[0]
+
+    def checks(data: dict) -> Iterator[tuple[tuple, str]]:
+        yield from _duplicates(data)
+        yield from check_rules(data)
+
+    return validate_yaml(text, filename, Sources, "at least a 'feeds:' list", checks)[0]
 
 
 def _node_lines(

@@ -213,6 +213,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch: staging.Batch, sources: So
         features=assigned.features,
         story_vectors=assigned.vectors,
         retries=batch.retries,
+        outlets={f.id: f.outlet_name for f in sources.feeds},
     )
     return found.by_method
 

@@ -46,6 +46,9 @@ NAMED = {
     ),
     "actor_pairs": Named("actor_pairs", "week", "week DESC, stories DESC"),
     "development_timeline": Named("development_timeline", "day", "day DESC, stories DESC"),
+    "developments_named": Named(
+        "developments_named", "day", "day DESC, story_id, kind, stance, reported_at"
+    ),
     "feed_health": Named("feed_health", None, "feed_id", topic=False),
 }
 

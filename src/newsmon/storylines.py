@@ -263,9 +263,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, settings: StorylineSettings) -> int:
     return link_all(con, settings)
 
 
-def link_all(
-    con: duckdb.DuckDBPyConnection, settings: StorylineSettings, batch: int = 2000
-) -> int:
+def link_all(con: duckdb.DuckDBPyConnection, settings: StorylineSettings, batch: int = 2000) -> int:
     """Link every stored story that has no storyline yet, oldest first, a transaction per
     `batch` stories (`newsmon reprocess`; a warehouse from before storylines). Returns the
     storylines opened."""
@@ -338,10 +336,12 @@ def _profiles(
     if lacking:
         for story_id, term, weight in con.execute(
             """
-            SELECT a.story_id, t.term, sum(t.weight)
-            FROM articles AS a JOIN article_features AS f USING (article_id),
-                 unnest(f.terms, f.weights) AS t(term, weight)
-            WHERE a.story_id IN (SELECT unnest(?))
+            SELECT story_id, term, sum(weight)
+            FROM (
+                SELECT a.story_id, unnest(f.terms) AS term, unnest(f.weights) AS weight
+                FROM articles AS a JOIN article_features AS f USING (article_id)
+                WHERE a.story_id IN (SELECT unnest(?))
+            )
             GROUP BY ALL
             """,
             [lacking],
@@ -383,9 +383,10 @@ def _refresh(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> None:
                arg_max(s.title, (s.article_count, s.outlet_count, s.first_seen_at)) AS title,
                min(s.first_seen_at), max(s.last_seen_at), count(*) AS event_count,
                sum(s.article_count) AS article_count,
-               (SELECT count(DISTINCT coalesce(a.site_name, regexp_extract(
-                    coalesce(a.canonical_url, a.url), '^[a-z]+://(?:www\\.)?([^/:]+)', 1)))
-                FROM articles AS a WHERE a.storyline_id = l.storyline_id) AS outlet_count
+               -- an outlet is the feed's publisher (feeds.outlet, README "Outlets")
+               (SELECT count(DISTINCT coalesce(f.outlet, a.feed_id))
+                FROM articles AS a LEFT JOIN feeds AS f ON f.feed_id = a.feed_id
+                WHERE a.storyline_id = l.storyline_id) AS outlet_count
         FROM storyline_links AS l JOIN stories AS s USING (story_id)
         WHERE l.storyline_id IN (
             SELECT storyline_id FROM storyline_links WHERE story_id IN (SELECT unnest(?)))

@@ -55,14 +55,16 @@ GROUP BY ALL
 ORDER BY a.day, s.topic;
 
 INSERT INTO trend_story_outlets BY NAME
-WITH per_outlet AS (
+WITH per_outlet AS (  -- per feed, as the table's rows have always been
     SELECT story_id, feed_id, min(reported_at) AS first_report, count(*) AS articles
     FROM trend_scope_articles
     GROUP BY ALL
 ),
-per_story AS (
-    SELECT story_id, min(first_report) AS story_first, count(*) AS outlets
-    FROM per_outlet
+per_story AS (  -- outlets are publishers: feeds of one outlet count once
+    SELECT a.story_id, min(a.reported_at) AS story_first,
+           count(DISTINCT coalesce(f.outlet, a.feed_id)) AS outlets
+    FROM trend_scope_articles AS a
+    LEFT JOIN feeds AS f ON f.feed_id = a.feed_id
     GROUP BY ALL
 ),
 topics AS (

@@ -12,6 +12,6 @@ SELECT
     o.first_report,
     o.lag,
     CAST(o.articles AS BIGINT) AS articles,
-    CAST(o.outlets AS BIGINT) AS outlets
+    CAST(o.outlets AS BIGINT) AS outlets  -- publishers: feeds of one outlet count once
 FROM trend_story_outlets AS o
 LEFT JOIN stories AS st USING (story_id);

@@ -1,0 +1,77 @@
+"""Storing the developments read from articles (`developments`)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import duckdb
+import pyarrow as pa
+
+from newsmon.entities import ArticleEntities, EntityRef
+
+log = logging.getLogger(__name__)
+
+_DEVELOPMENT_SCHEMA = pa.schema(
+    [
+        ("development_id", pa.string()),
+        ("article_id", pa.string()),
+        ("kind", pa.string()),
+        ("plover_category", pa.string()),
+        ("plover_mode", pa.string()),
+        ("stance", pa.string()),
+        ("actor_ids", pa.list_(pa.string())),
+        ("recipient_ids", pa.list_(pa.string())),
+        ("quantity", pa.float64()),
+        ("unit", pa.string()),
+        ("place", pa.string()),
+        ("occurred_on", pa.date32()),
+        ("scheduled_for", pa.date32()),
+        ("sentence", pa.string()),
+        ("start_offset", pa.int32()),
+        ("end_offset", pa.int32()),
+        ("confidence", pa.float64()),
+        ("trigger", pa.string()),
+    ]
+)
+
+
+def _store_developments(
+    con: duckdb.DuckDBPyConnection,
+    found: dict[str, ArticleEntities],
+    resolved: dict[EntityRef, str],
+) -> None:
+    """Insert the developments of these articles (their old ones are already deleted)."""
+    rows = []
+    for article_id, result in found.items():
+        for d in result.developments:
+            key = f"{article_id}:{d.kind}:{d.stance}:{d.start_offset}"
+            rows.append(
+                {
+                    "development_id": hashlib.sha256(key.encode()).hexdigest()[:16],
+                    "article_id": article_id,
+                    "kind": d.kind,
+                    "plover_category": d.plover_category,
+                    "plover_mode": d.plover_mode,
+                    "stance": d.stance,
+                    "actor_ids": [resolved.get(r, r.id) for r in d.actors],
+                    "recipient_ids": [resolved.get(r, r.id) for r in d.recipients],
+                    "quantity": d.quantity,
+                    "unit": d.unit,
+                    "place": d.place,
+                    "occurred_on": d.occurred_on,
+                    "scheduled_for": d.scheduled_for,
+                    "sentence": d.sentence,
+                    "start_offset": d.start_offset,
+                    "end_offset": d.end_offset,
+                    "confidence": d.confidence,
+                    "trigger": d.trigger,
+                }
+            )
+    if not rows:
+        return
+    con.register("new_developments", pa.Table.from_pylist(rows, schema=_DEVELOPMENT_SCHEMA))
+    try:
+        con.execute("INSERT OR IGNORE INTO developments BY NAME SELECT * FROM new_developments")
+    finally:
+        con.unregister("new_developments")
