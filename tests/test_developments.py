@@ -575,6 +575,20 @@ def test_new_kinds_map_to_plover(stage):
     assert (no.stance, no.plover_category) == ("rejected", "REJECT")
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # On the way to talks is not talks held; an invitation is a proposal.
+        ("The Kremlin sends an aide to the Istanbul talks.", set()),
+        ("The Ukrainian delegation arrived in Istanbul for talks with Russia.", set()),
+        ("Putin invited Ukraine to direct talks in Istanbul.", {"proposed"}),
+        ("Russia and Ukraine held talks in Istanbul on Friday.", {"occurred"}),
+    ],
+)
+def test_talks_ahead_are_not_talks_held(stage, text, expected):
+    assert {d.stance for d in found(stage, text, "talks", published=FRIDAY)} == expected
+
+
 def test_the_warehouse_keeps_the_day_a_proposal_schedules(demo_db):
     # The demo's 11 May report: Putin proposes talks in Istanbul on Thursday (15 May).
     with duckdb.connect(str(demo_db), read_only=True) as con:

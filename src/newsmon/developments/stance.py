@@ -79,6 +79,18 @@ class StanceReading:
             and chain[2].lemma_.lower() in ("kind", "type", "sort", "form", "use", "threat", "risk")
         ):
             return None  # "the kind of assistance", "the use of airstrikes": a type, not an event
+        if (
+            kind.bilateral
+            and eff.pos_ in ("NOUN", "PROPN")
+            and eff.dep_ == "pobj"
+            and eff.head.lower_ in ("to", "for")
+            and (
+                eff.head.head.lemma_.lower() in _ON_THE_WAY
+                or eff.head.head.dep_ == "dobj"  # "sends an aide to the talks"
+                and eff.head.head.head.lemma_.lower() in _ON_THE_WAY
+            )
+        ):
+            return None  # "sends an aide to the Istanbul talks": on the way to it, not held
         if kind.bilateral and any(c.lower_ == "never" for c in eff.children):
             return None  # "I've never met him": nothing happened, nobody refused
         # "a policy 'to detain and to deport'": a purpose, not an event (unless a stance word
@@ -281,3 +293,11 @@ class StanceReading:
         ):
             return None  # "the decision to use foreign aid": a topic, not an event
         return kind.default_stance, occurrence_at or 0, occurrence_at is not None
+
+
+# Verbs of going or sending somewhere: "X to the talks" after them is where someone is
+# headed, not a meeting that took place.
+_ON_THE_WAY = frozenset(
+    ["send", "travel", "head", "arrive", "go", "fly", "come", "dispatch", "due", "leave"]
+    + ["depart", "bring", "appoint", "name", "delegate"]
+)
