@@ -491,3 +491,34 @@ def test_the_report_flow_writes_beside_the_warehouse_and_attaches_the_headlines(
     assert f"Report file: `{path}`" in artifact.data
     assert "## Top stories" in artifact.data and "## Key developments" in artifact.data
     assert "Russia and Ukraine exchange peace terms" in artifact.data
+
+
+def test_disputed_figures_and_articles_changed_in_place_have_their_sections(demo_db, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, db)
+    with duckdb.connect(str(db)) as con:
+        # What the loader does when an outlet rewrites a report: the old version is kept in
+        # article_revisions and the article's revision goes up (see warehouse/load.py).
+        article_id, title = con.execute(
+            "SELECT article_id, title FROM articles WHERE title ILIKE '%390 prisoners%' "
+            "ORDER BY published_at LIMIT 1"
+        ).fetchone()
+        con.execute(
+            "INSERT INTO article_revisions SELECT article_id, revision, 'Early: swap begins', "
+            "summary, url, text || ' A sentence the update removed.', text_source, "
+            "published_at FROM articles WHERE article_id = ?",
+            [article_id],
+        )
+        con.execute(
+            "UPDATE articles SET revision = revision + 1 WHERE article_id = ?", [article_id]
+        )
+        disputed = con.execute(
+            "SELECT DISTINCT title, kind FROM disputed_quantities WHERE kind = 'prisoner_exchange'"
+        ).fetchall()
+        html = report.build(con, 0, "russia-ukraine-talks")
+    assert disputed  # the demo's outlets give different counts of the exchange
+    section = html[html.index('id="disputed"') : html.index('id="changed"')]
+    assert "390" in section and "Prisoner exchange".lower() in section.lower()
+    changed = html[html.index('id="changed"') :].split("</section>")[0]
+    assert title in changed and "was: Early: swap begins" in changed
+    assert "− A sentence the update removed." in changed

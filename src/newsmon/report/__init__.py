@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from newsmon.report import charts, content, headline, page, state
+from newsmon.report import charts, content, disputes, headline, page, state
 from newsmon.report.charts import (
     PALETTE,
     RED,
@@ -134,6 +134,8 @@ def build(
                 + "".join(page.story_card(s) for s in cards)
                 + "</section>"
             )
+        sections.append(disputes.disputes_section(con, found))
+        sections.append(disputes.changes_section(con, found))
         ranked = sorted(found, key=lambda s: (-len(s.outlets), -len(s.reports), s.first_day))[:20]
         sections.append(
             "<section><h2>Most reported stories</h2>" + page.stories_table(ranked) + "</section>"
