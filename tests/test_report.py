@@ -516,7 +516,13 @@ def test_disputed_figures_and_articles_changed_in_place_have_their_sections(demo
             "SELECT DISTINCT title, kind FROM disputed_quantities WHERE kind = 'prisoner_exchange'"
         ).fetchall()
         html = report.build(con, 0, "russia-ukraine-talks")
+        _, artifact = report.write_with_headline(
+            con, tmp_path / "r.html", 0, "russia-ukraine-talks"
+        )
     assert disputed  # the demo's outlets give different counts of the exchange
+    # the report run's Prefect artifact carries both sections too
+    assert "## Disputed figures" in artifact and "## What changed" in artifact
+    assert "| +0 −1 |" in artifact
     section = html[html.index('id="disputed"') : html.index('id="changed"')]
     assert "390" in section and "Prisoner exchange".lower() in section.lower()
     changed = html[html.index('id="changed"') :].split("</section>")[0]

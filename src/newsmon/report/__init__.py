@@ -181,4 +181,5 @@ def write_with_headline(
     mark = content.watermark(con)
     out.write_text(build(con, days, topic, previous, gathered), encoding="utf-8")
     state.save(out, topic, written_at, mark)
-    return out, headline.markdown(gathered, topic, out, previous)
+    more = disputes.markdown(con, gathered[1])
+    return out, headline.markdown(gathered, topic, out, previous, more)

@@ -18,13 +18,11 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def disputes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
-    """The stories of the period whose developments of one kind give different figures in
-    different outlets, each figure with its outlet and sentence: the dispute, not an average."""
+def _disputes(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[tuple]:
     ids = [s.story_id for s in found]
     if not ids or not has_relation(con, "disputed_quantities"):
-        return ""
-    rows = con.execute(
+        return []
+    return con.execute(
         """
         SELECT story_id, title, kind, unit, lowest, highest, quantity, outlet, stance,
                sentence, url
@@ -33,6 +31,55 @@ def disputes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
         """,
         [ids],
     ).fetchall()
+
+
+def _changes(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[tuple]:
+    ids = [s.story_id for s in found]
+    if not ids or not has_relation(con, "article_changes"):
+        return []
+    return con.execute(
+        """
+        SELECT changed_at, outlet, url, title_before, title_after, title_changed,
+               sentences_added, sentences_removed
+        FROM article_changes WHERE story_id IN (SELECT unnest(?))
+        ORDER BY changed_at DESC NULLS LAST, article_id LIMIT ?
+        """,
+        [ids, CHANGES_SHOWN],
+    ).fetchall()
+
+
+def markdown(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[str]:
+    """Both sections as markdown lines for the report run's artifact (none when empty)."""
+    from newsmon.report.headline import cell
+
+    lines: list[str] = []
+    disputed = _disputes(con, found)
+    if disputed:
+        lines += ["", "## Disputed figures", "", "| story | kind | figure | outlet | sentence |"]
+        lines.append("|---|---|---|---|---|")
+        for _, title, kind, unit, _, _, quantity, outlet, _, sentence, _ in disputed:
+            figure = f"{_number(quantity)} {unit or ''}".strip()
+            lines.append(
+                f"| {cell(title, 80)} | {label(kind)} | {figure} | {cell(outlet, 40)} "
+                f"| {cell(sentence, 160)} |"
+            )
+    changed = _changes(con, found)
+    if changed:
+        lines += ["", "## What changed", "", "| when | outlet | headline | was | sentences |"]
+        lines.append("|---|---|---|---|---|")
+        for at, outlet, _, before, after, title_changed, added, removed in changed:
+            lines.append(
+                f"| {f'{at:%d %b %H:%M}' if at else '—'} | {cell(outlet, 40)} | {cell(after, 100)} "
+                f"| {cell(before, 100) if title_changed else '—'} "
+                f"| +{len(added or [])} −{len(removed or [])} |"
+            )
+    return lines
+
+
+def disputes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
+    """The stories of the period whose developments of one kind give different figures in
+    different outlets, each figure with its outlet and sentence: the dispute, not an average."""
+    rows = _disputes(con, found)
     if not rows:
         return ""
     blocks = []
@@ -55,18 +102,7 @@ def disputes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
 def changes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
     """Articles of the period's stories that their outlet updated in place: the headline
     before and after and the sentences added and removed, newest change first."""
-    ids = [s.story_id for s in found]
-    if not ids or not has_relation(con, "article_changes"):
-        return ""
-    rows = con.execute(
-        """
-        SELECT changed_at, outlet, url, title_before, title_after, title_changed,
-               sentences_added, sentences_removed
-        FROM article_changes WHERE story_id IN (SELECT unnest(?))
-        ORDER BY changed_at DESC NULLS LAST, article_id LIMIT ?
-        """,
-        [ids, CHANGES_SHOWN],
-    ).fetchall()
+    rows = _changes(con, found)
     if not rows:
         return ""
     items = []

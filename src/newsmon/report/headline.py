@@ -32,7 +32,11 @@ def _link(text: str, url: str | None) -> str:
 
 
 def markdown(
-    gathered: tuple[Period | None, list[Story]], topic: str, out: Path, previous: Previous | None
+    gathered: tuple[Period | None, list[Story]],
+    topic: str,
+    out: Path,
+    previous: Previous | None,
+    more: list[str] = (),
 ) -> str:
     """Top stories and key developments as markdown tables, and where the report file is."""
     span, found = gathered
@@ -84,6 +88,7 @@ def markdown(
                 f"| {d.first_at:%d %b} | {label(d.kind)} ({label(d.stance)}) | {cell(d.who, 80)} "
                 f"| {cell(d.how_many, 40)} | {cell(d.sentence)} | {cell(', '.join(d.outlets), 80)} |"
             )
+    lines += list(more)  # further sections (disputed figures, what changed)
     text = "\n".join(lines) + "\n"
     if len(text) > MAX_CHARS:  # never expected with the caps above; a guard, not a layout
         text = text[: MAX_CHARS - 40].rsplit("\n", 1)[0] + "\n\n(cut: see the report file)\n"
