@@ -582,6 +582,7 @@ def test_new_kinds_map_to_plover(stage):
         ("The Kremlin sends an aide to the Istanbul talks.", set()),
         ("The Ukrainian delegation arrived in Istanbul for talks with Russia.", set()),
         ("Putin invited Ukraine to direct talks in Istanbul.", {"proposed"}),
+        ("Moscow opted to stay away from the Istanbul talks.", {"rejected"}),
         ("Russia and Ukraine held talks in Istanbul on Friday.", {"occurred"}),
     ],
 )
