@@ -193,12 +193,14 @@ def test_first_reported_orders_outlets_and_marks_copies(demo):
         "WHERE level = 'story' AND rank = 1 AND outlets > 1 ORDER BY outlets DESC, story_id LIMIT 1"
     ).fetchone()
     earliest = demo.execute(
-        "SELECT a.feed_id, min(coalesce(a.published_at, a.fetched_at)) FROM articles AS a "
+        "SELECT f.name, min(coalesce(a.published_at, a.fetched_at)) FROM articles AS a "
+        "JOIN feeds AS f USING (feed_id) "
         "WHERE coalesce(a.story_id, a.duplicate_of, a.article_id) = ? GROUP BY ALL "
         "ORDER BY 2, 1 LIMIT 1",
         [story],
     ).fetchone()
-    assert (first, when) == earliest  # demo feeds are loopback: each feed is its outlet
+    # demo feeds are loopback: each feed is its own outlet, named by the feed's name
+    assert (first, when) == earliest
     # wire copies: an outlet whose first article carries another's text is marked
     copies = demo.execute(
         "SELECT count(*) FROM first_reported WHERE is_copy AND copy_of_outlet IS NOT NULL"
