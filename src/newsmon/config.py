@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyNetwork,
@@ -25,6 +22,7 @@ from pydantic import (
 )
 
 from newsmon.alerts.rules import Alerts, check_rules
+from newsmon.durations import Duration
 from newsmon.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,31 +31,6 @@ M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_SOURCES = Path("sources.yaml")
 _SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("a duration is minutes or a string such as '30m', '2h', '1d'")
-    if isinstance(value, int | float):
-        return timedelta(minutes=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"a duration must look like '30m', '2h' or '1d', got {value!r}")
-        return timedelta(**{_UNITS[match[2]]: float(match[1])})
-    return value
-
-
-def _at_least_a_second(value: timedelta) -> timedelta:
-    if value < timedelta(seconds=1):
-        raise ValueError("a duration must be at least 1 second")
-    return value
-
-
-# Minutes as a number, or "45s", "30m", "2h", "1d".
-Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_at_least_a_second)]
 
 
 class _Strict(BaseModel):

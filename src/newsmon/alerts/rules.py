@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import cache
@@ -16,7 +15,6 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -24,11 +22,11 @@ from pydantic import (
     model_validator,
 )
 
+from newsmon.durations import Duration
+
 log = logging.getLogger(__name__)
 
 _SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 Stance = Literal["proposed", "agreed", "rejected", "occurred", "called_for", "denied"]
 EntityKind = Literal["person", "organisation", "country", "place"]
@@ -40,30 +38,6 @@ EntityKind = Literal["person", "organisation", "country", "place"]
 RuleKind = Literal[
     "development", "stance_change", "storyline", "entity", "feed_disabled", "cycle_failed"
 ]
-
-
-def _duration(value: Any) -> Any:
-    # The same forms as durations elsewhere in sources.yaml (newsmon.config.Duration); kept
-    # here because config imports this module.
-    if isinstance(value, bool):
-        raise ValueError("a duration is minutes or a string such as '30m', '2h', '1d'")
-    if isinstance(value, int | float):
-        return timedelta(minutes=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"a duration must look like '30m', '2h' or '1d', got {value!r}")
-        return timedelta(**{_UNITS[match[2]]: float(match[1])})
-    return value
-
-
-def _positive(value: timedelta) -> timedelta:
-    if value < timedelta(seconds=1):
-        raise ValueError("a duration must be at least 1 second")
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 
 
 @cache
