@@ -448,11 +448,13 @@ def test_the_headline_markdown_has_top_stories_and_developments(demo_db, tmp_pat
     assert stories.count("\n| ") == 1 + headline.TOP_STORIES  # header and the stories
     assert "Russia and Ukraine exchange peace terms" in stories
     assert "prisoner exchange (occurred, 1,000 prisoners)" in stories
-    developments = text[text.index("## Key developments") :]
+    developments = text[text.index("## Key developments") :].split("\n## ", 1)[0]
     assert "| what was reported |" in developments and developments.count("\n| ") >= 6
+    disputed = text[text.index("## Disputed figures") :].split("\n## ", 1)[0]
+    assert "| figure |" in disputed and "390 prisoners" in disputed
     assert len(text) < headline.MAX_CHARS
     # Every table row has as many cells as its header (no pipe or newline from a sentence).
-    for table in (stories, developments):
+    for table in (stories, developments, disputed):
         rows = [line for line in table.splitlines() if line.startswith("|")]
         widths = {len(re.split(r"(?<!\\)\|", line)) for line in rows}
         assert len(widths) == 1, widths
