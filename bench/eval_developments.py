@@ -717,6 +717,33 @@ def demo(extractor, entities) -> dict:
     }
 
 
+def scheduled(extractor, entities) -> dict:
+    """Every `scheduled_for` the stage reads in the dated real texts (BASIL and the May 2025
+    entries, whose publication day is known), printed for a person to check: unlabelled, so
+    a count and a listing, not a score."""
+    docs = [
+        (loc, text, day)
+        for loc, text, day in real_documents()
+        if day and loc.startswith(("basil/", "rss/"))
+    ]
+    found = extractor.extract(
+        [text for _, text, _ in docs],
+        published=[date.fromisoformat(day) for *_, day in docs],
+        entity_extractor=entities,
+    )
+    rows = [(day, d) for (_, _, day), devs in zip(docs, found, strict=True) for d in devs]
+    listed = [(day, d) for day, d in rows if d.scheduled_for]
+    print(
+        f"\nscheduled_for in {len(docs)} dated real texts: {len(listed)} of {len(rows)} developments"
+    )
+    for day, d in listed:
+        print(
+            f"  published {day} {d.kind}/{d.stance} said {d.occurred_on} for {d.scheduled_for}"
+            f" | {' '.join(d.sentence.split())[:150]}"
+        )
+    return {"documents": len(docs), "developments": len(rows), "scheduled": len(listed)}
+
+
 def speed(extractor, entities, repeat: int = 3) -> dict:
     """Throughput on the demo corpus: the stage as run beside a full parse of every text.
 
@@ -787,6 +814,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path, default=RESULTS)
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="list every scheduled_for found in the dated real texts, for a person to check",
+    )
     args = parser.parse_args(argv)
 
     extractor, entities = build()
@@ -828,6 +860,8 @@ def main(argv: list[str] | None = None) -> dict:
         results[f"plover_{split}"] = figures
         for e in errors or []:
             print("   ", *e)
+    if args.scheduled:
+        results["scheduled"] = scheduled(extractor, entities)
     if not args.no_demo:
         results["demo"] = demo(extractor, entities)
     if not args.no_speed:
