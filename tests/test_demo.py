@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import duckdb
@@ -38,6 +39,14 @@ def test_corpus_meets_its_brief():
         assert not any(name in outlet.name.lower() for name in REAL_OUTLETS)
     ids = [a.id for a in corpus.articles]
     assert len(ids) == len(set(ids))
+    # an article its outlet updated in place: the first edition is served at the same address
+    updated = [a for a in corpus.articles if a.first_edition]
+    assert updated and all(a.first_edition["title"] != a.title for a in updated)
+    first = {a.id: a for a in corpus.first_editions().articles}
+    assert all(first[a.id].title == a.first_edition["title"] for a in updated)
+    assert all(first[a.id].path == a.path for a in updated)
+    with pytest.raises(ValueError, match="first_edition can set title, summary, body"):
+        dataclasses.replace(updated[0], first_edition={"published": "2025-05-01"})
 
 
 def test_every_outlet_serves_a_valid_feed_listing_every_article():
@@ -52,9 +61,14 @@ def test_every_outlet_serves_a_valid_feed_listing_every_article():
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_newsmon_demo_runs_one_cycle_and_prints_a_summary(tmp_path, capsys):
+def test_newsmon_demo_polls_twice_and_prints_a_summary_of_each(tmp_path, capsys):
     assert main(["demo", "--port", "0", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    first, second = out.split("after an outlet updated an article in place")
+    # the second poll finds the one article its outlet updated in place, and nothing new
+    assert "entries seen 45; new articles 0 " in second and "updated 1;" in second
+    assert "updated 0;" in first
+    out = first
     assert "ok 4 (not modified 0), failed 0; entries seen 45; new articles 45" in out
     assert "duplicates marked 8 (same text 4, near-identical text 1, same URL article id 3)" in out
     assert f"warehouse: {tmp_path / 'demo.duckdb'}" in out

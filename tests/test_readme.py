@@ -65,7 +65,7 @@ def test_the_readme_quick_start_and_tour_run_as_written(tmp_path):
     commands = readme_commands()
     assert (
         commands[0]
-        == "make demo    # creates .venv, installs newsmon, serves the bundled corpus on loopback, runs one cycle"
+        == "make demo    # creates .venv, installs newsmon, serves the bundled corpus on loopback, polls it"
     )
     assert len(commands) >= 6, commands
     copy = tmp_path / "clone"

@@ -236,6 +236,18 @@ def test_article_changes_gives_headlines_and_sentences_before_and_after(tmp_path
             "title_changed, sentences_added, sentences_removed, outlet "
             "FROM article_changes ORDER BY from_revision"
         ).fetchall()
+        flags = con.execute(
+            "SELECT developments_added, developments_removed FROM article_changes "
+            "ORDER BY from_revision"
+        ).fetchall()
+        # a version replaced before migration 0016 has no developments on record: not known
+        con.execute("UPDATE article_revisions SET developments = NULL WHERE revision = 1")
+        unknown = con.execute(
+            "SELECT developments_added, developments_removed FROM article_changes "
+            "ORDER BY from_revision"
+        ).fetchall()
+    assert flags == [([], []), ([], [])]  # no developments read in any version
+    assert unknown == [(None, None), ([], [])]
     assert rows == [
         (
             1,
@@ -263,6 +275,34 @@ def test_article_changes_gives_headlines_and_sentences_before_and_after(tmp_path
 
 
 @pytest.mark.slow
+def test_the_demos_article_updated_in_place_shows_its_diff_and_flags_its_developments(demo):
+    rows = demo.execute(
+        "SELECT outlet, from_revision, to_revision, title_before, title_after, title_changed, "
+        "sentences_added, sentences_removed, developments_added, developments_removed "
+        "FROM article_changes"
+    ).fetchall()
+    assert len(rows) == 1  # `newsmon demo` polls twice; one article changes in between
+    outlet, old, new, before, after, changed, added, removed, appeared, gone = rows[0]
+    assert (outlet, old, new, changed) == ("The Lanternport Ledger", 1, 2, True)
+    assert before == "Prisoner exchange expected to start at the Belarus border"
+    assert after == "Hundreds come home as the great prisoner exchange begins"
+    assert "The handover took place at the border with Belarus." in added
+    assert "This story is being updated." in removed
+    # sentences both versions hold are neither added nor removed, white space aside
+    assert not any(s.startswith("Prisoner exchanges have been one") for s in added + removed)
+    assert all(s == " ".join(s.split()) for s in added + removed)
+    # the exchange had not happened in the first version: it appears with the update
+    occurred = [
+        d for d in appeared if (d["kind"], d["stance"]) == ("prisoner_exchange", "occurred")
+    ]
+    assert any(d["sentence"].startswith("On Friday 390 Ukrainians") for d in occurred)
+    assert not any((d["kind"], d["stance"]) == ("prisoner_exchange", "occurred") for d in gone)
+    revision = demo.execute("SELECT developments FROM article_revisions").fetchall()
+    assert revision and all(
+        (d["kind"], d["stance"]) != ("prisoner_exchange", "occurred") for d in revision[0][0]
+    )
+
+
 def test_disputed_quantities_sets_outlets_figures_side_by_side(demo):
     rows = demo.execute(
         "SELECT story_id, kind, unit, quantities, lowest, highest, quantity, outlet, sentence "

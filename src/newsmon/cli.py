@@ -154,6 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from newsmon.demo import serve_corpus, write_sources
+    from newsmon.demo.corpus import routes
 
     workdir: Path = args.dir
     db = args.db or workdir / "demo.duckdb"
@@ -169,6 +170,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{len(corpus.outlets)} outlets) at {site.base_url}"
         )
         sources = write_sources(workdir / "sources.yaml", site, corpus, db, topics)
+        # Two cycles: the corpus as first published, then as it stands once an outlet has
+        # updated an article in place (the report's "What changed" and `article_changes`).
+        site.routes.update(routes(corpus.first_editions(), site.base_url))
+        _print_summary(_run_flow(sources, db, force=True))
+        site.routes.update(routes(corpus, site.base_url))
+        print("\nthe same feeds again, after an outlet updated an article in place:")
         result = _run_flow(sources, db, force=True)
     _print_summary(result)
     print(f"demo sources file: {sources}")
@@ -475,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cli.add_command(commands, sources_option, _count)
 
     demo = commands.add_parser(
-        "demo", help="serve the bundled corpus on loopback and run one cycle"
+        "demo",
+        help="serve the bundled corpus on loopback and poll it (again after an update in place)",
     )
     demo.add_argument(
         "--dir",

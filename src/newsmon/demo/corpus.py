@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 from dataclasses import dataclass
@@ -45,6 +46,14 @@ class DemoArticle:
     update_of: str | None = None
     page: str = "ok"
     comments: list[dict] | None = None
+    # The article as its outlet first published it (title, summary, body) before updating
+    # it in place at the same address.
+    first_edition: dict | None = None
+
+    def __post_init__(self) -> None:
+        extra = set(self.first_edition or {}) - {"title", "summary", "body"}
+        if extra:
+            raise ValueError(f"{self.id}: first_edition can set title, summary, body, not {extra}")
 
 
 @dataclass
@@ -54,6 +63,16 @@ class Corpus:
 
     def by_outlet(self, outlet_id: str) -> list[DemoArticle]:
         return [a for a in self.articles if a.outlet == outlet_id]
+
+    def first_editions(self) -> Corpus:
+        """The corpus as first published: articles updated in place in their first edition."""
+        return Corpus(
+            self.outlets,
+            [
+                dataclasses.replace(a, **a.first_edition) if a.first_edition else a
+                for a in self.articles
+            ],
+        )
 
 
 def load_corpus() -> Corpus:

@@ -38,6 +38,7 @@ class StanceReading:
         hypothetical: list[int] = []
         future: list[int] = []
         readiness: set[int] = set()
+        occurring: list[int] = []
         negated_event = _negated(chain[0], rules)
         occurrence_negated = False
         occurrence_at = None
@@ -175,6 +176,8 @@ class StanceReading:
                 future.append(pos)
             if "readiness" in cues:
                 readiness.add(pos)
+            if pos > 0 and "occurrence" in cues:
+                occurring.append(pos)  # "begin", "take place" above the event noun
             negated = _negated(tok, rules) if pos > 0 else negated_event
             if (
                 pos > 0
@@ -184,6 +187,19 @@ class StanceReading:
                 # The trigger is the verb's active subject: the verb's stance cues are about
                 # its object ("the memorandum calls for X"), and a verb that reports nothing
                 # about the event makes the sentence about it ("exchanges have been rare").
+                if (
+                    "agreement" in cues
+                    and tok.tag_ in ("VBD", "VBN")
+                    and not any(
+                        c.dep_ in ("dobj", "xcomp", "attr", "neg")
+                        or (c.dep_ == "prep" and c.lower_ in ("to", "on", "upon"))
+                        for c in tok.children
+                    )
+                ):
+                    # An event cannot agree: "the exchange agreed in Istanbul could start"
+                    # is the parser's misreading of an exchange that was agreed.
+                    strong.append((pos, "agreement", False))
+                    continue
                 if cues & set(_STRONG) and not cues & {"occurrence"}:
                     occurrence_at = pos if occurrence_at is None else occurrence_at
                     continue
@@ -270,9 +286,11 @@ class StanceReading:
                 return None  # "should not be deported": an opinion, not a denial
             return kind.negated_stance, occurrence_at or 0, True
         presupposed = _presupposed(cand.eff)
+        if any(p in hypothetical for p in occurring):
+            return None  # "the first stage of the exchange could begin": not (yet) begun
         if hypothetical and not (presupposed and 0 not in hypothetical):
             return None
-        if future and not presupposed:
+        if future and (not presupposed or any(p in future for p in occurring)):
             # "Would" is a reported future under "said" ("said it would hand over"), else a
             # hypothesis ("a ceasefire would save lives").
             bare_would = any(

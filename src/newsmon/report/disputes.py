@@ -40,12 +40,19 @@ def _changes(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[tuple]:
     return con.execute(
         """
         SELECT changed_at, outlet, url, title_before, title_after, title_changed,
-               sentences_added, sentences_removed
+               sentences_added, sentences_removed, developments_added, developments_removed
         FROM article_changes WHERE story_id IN (SELECT unnest(?))
         ORDER BY changed_at DESC NULLS LAST, article_id LIMIT ?
         """,
         [ids, CHANGES_SHOWN],
     ).fetchall()
+
+
+def _developments(added: list | None, removed: list | None) -> list[tuple[str, str, str]]:
+    """("appeared" or "gone", "kind stance", sentence) of the developments a change flags."""
+    return [
+        ("appeared", f"{label(d['kind'])} {d['stance']}", d["sentence"]) for d in added or []
+    ] + [("gone", f"{label(d['kind'])} {d['stance']}", d["sentence"]) for d in removed or []]
 
 
 def markdown(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[str]:
@@ -65,13 +72,19 @@ def markdown(con: duckdb.DuckDBPyConnection, found: list[Story]) -> list[str]:
             )
     changed = _changes(con, found)
     if changed:
-        lines += ["", "## What changed", "", "| when | outlet | headline | was | sentences |"]
-        lines.append("|---|---|---|---|---|")
-        for at, outlet, _, before, after, title_changed, added, removed in changed:
+        lines += [
+            "",
+            "## What changed",
+            "",
+            "| when | outlet | headline | was | sentences | developments |",
+        ]
+        lines.append("|---|---|---|---|---|---|")
+        for at, outlet, _, before, after, title_changed, added, removed, *devs in changed:
+            flagged = "; ".join(f"{what}: {name}" for what, name, _ in _developments(*devs))
             lines.append(
                 f"| {f'{at:%d %b %H:%M}' if at else '—'} | {cell(outlet, 40)} | {cell(after, 100)} "
                 f"| {cell(before, 100) if title_changed else '—'} "
-                f"| +{len(added or [])} −{len(removed or [])} |"
+                f"| +{len(added or [])} −{len(removed or [])} | {cell(flagged, 120) or '—'} |"
             )
     return lines
 
@@ -101,25 +114,31 @@ def disputes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
 
 def changes_section(con: duckdb.DuckDBPyConnection, found: list[Story]) -> str:
     """Articles of the period's stories that their outlet updated in place: the headline
-    before and after and the sentences added and removed, newest change first."""
+    before and after, the developments that appeared or went with the change (flagged), and
+    the sentences added and removed, newest change first."""
     rows = _changes(con, found)
     if not rows:
         return ""
     items = []
-    for changed_at, outlet, url, before, after, title_changed, added, removed in rows:
+    for changed_at, outlet, url, before, after, title_changed, added, removed, *devs in rows:
         headline = (
             f"{link(url, after)} <span class='meta'>was: {esc(before)}</span>"
             if title_changed
             else link(url, after)
         )
-        lines = [f"<li class='added'>+ {esc(s)}</li>" for s in (added or [])[:SENTENCES_SHOWN]]
+        lines = [
+            f"<li class='flag'>⚑ development {what}: <b>{esc(name)}</b> — {esc(sentence)}</li>"
+            for what, name, sentence in _developments(*devs)
+        ]
+        lines += [f"<li class='added'>+ {esc(s)}</li>" for s in (added or [])[:SENTENCES_SHOWN]]
         lines += [f"<li class='removed'>− {esc(s)}</li>" for s in (removed or [])[:SENTENCES_SHOWN]]
-        more = len(added or []) + len(removed or []) - len(lines)
+        more = len(added or []) + len(removed or []) - min(len(added or []), SENTENCES_SHOWN)
+        more -= min(len(removed or []), SENTENCES_SHOWN)
         if more > 0:
             lines.append(f"<li class='meta'>and {more} more sentences changed</li>")
         stamp = when(changed_at) if changed_at else ""
         items.append(
-            f"<li><span class='meta'>{esc(stamp)} · {esc(outlet)}</span> {headline}"
+            f"<li><span class='meta'>{stamp} · {esc(outlet)}</span> {headline}"
             f"<ul>{''.join(lines)}</ul></li>"
         )
     return (

@@ -272,6 +272,8 @@ th {{ background: #f6f8fa; }}
 .story {{ border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem .8rem; margin: .8rem 0; }}
 .story:target {{ outline: 2px solid #1f77b4; }}
 .kind {{ font-weight: 600; }}
+.changes .added {{ color: #116329; }} .changes .removed {{ color: {RED}; }}
+.changes .flag {{ background: #fff8c5; }}
 .stance {{ font-size: .8rem; border-radius: 3px; padding: 0 .3rem; background: #eaeef2; }}
 .stance-occurred {{ background: #dafbe1; }} .stance-agreed {{ background: #ddf4ff; }}
 .stance-rejected, .stance-denied {{ background: #ffebe9; }}

@@ -208,7 +208,13 @@ def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(
         """
         INSERT INTO article_revisions
-        SELECT a.article_id, a.revision, a.title, a.summary, a.url, a.text, a.text_source, ?
+        SELECT a.article_id, a.revision, a.title, a.summary, a.url, a.text, a.text_source, ?,
+            -- read before this cycle's entities replace them: what the replaced text said
+            coalesce((
+                SELECT list({'kind': d.kind, 'stance': d.stance, 'sentence': d.sentence}
+                            ORDER BY d.start_offset, d.kind, d.stance)
+                FROM developments AS d WHERE d.article_id = a.article_id
+            ), [])
         FROM articles AS a JOIN updated_articles AS u USING (article_id)
         """,
         [run.started_at],
