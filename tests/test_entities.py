@@ -62,6 +62,18 @@ def test_spelling_and_transliteration_variants_resolve_to_the_watch_list(extract
     assert ("Kyiv", "place") in found
 
 
+def test_an_alias_split_by_the_tokenizer_still_finds_its_entity():
+    # The shipped watch list's "U.S." alone tokenizes as "U.S" "."; tokenized text (ECB+
+    # writes "U.S .") matched it token by token, and the look-up by the span's text failed
+    # with a KeyError that stopped the whole batch.
+    from newsmon.config import load_sources
+
+    shipped = load_sources(ROOT / "sources.yaml")
+    extractor = extractor_for(shipped.topics, shipped.settings.nlp)
+    (result,) = extractor.extract(["Officials from the U.S . met Russian envoys in Istanbul."])
+    assert ("United States", "country") in names(result)
+
+
 def test_demonyms_map_to_countries_and_surnames_to_the_full_name(extractor):
     text = (
         "The Ukrainian delegation was led by Rustem Umerov. Russian negotiators arrived late. "

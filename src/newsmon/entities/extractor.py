@@ -113,7 +113,13 @@ class EntityExtractor:
                             self.watch_countries.setdefault(code, ref)
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         aliases = sorted(self.watch)
-        self.matcher.add("WATCH", list(self.nlp.tokenizer.pipe(aliases)))
+        patterns = list(self.nlp.tokenizer.pipe(aliases))
+        self.matcher.add("WATCH", patterns)
+        # The matcher compares tokens, not text: "U.S." alone is two tokens and so also
+        # matches "U.S ." in running text. A match finds its alias by its tokens.
+        self._alias_of: dict[tuple[str, ...], str] = {}
+        for alias, pattern in zip(aliases, patterns, strict=True):
+            self._alias_of.setdefault(tuple(t.lower_ for t in pattern), alias)
         self.keywords = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for topic in topics:
             if topic.keywords:
@@ -247,8 +253,9 @@ class EntityExtractor:
             span = doc[start:end]
             if covered & set(range(start, end)):
                 continue  # overlapping aliases: the longest came first
-            ref = self.watch[span.text.casefold()]
-            forms = self.alias_forms[span.text.casefold()]
+            alias = self._alias_of[tuple(t.lower_ for t in span)]
+            ref = self.watch[alias]
+            forms = self.alias_forms[alias]
             if not alias_fits(span, forms, ents.get(start), ref.kind, self.name_words[ref]):
                 if ref.kind == "country" and body_follows(doc, end):
                     # "US military control": the armed forces, whether tagged or not.
