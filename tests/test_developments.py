@@ -107,6 +107,65 @@ def test_hypothetical_conditional_generic_and_questioned_events_are_not_developm
     assert found(stage, text) == []
 
 
+@pytest.mark.parametrize(
+    "text, kind, stances",
+    [
+        # a modal on the verb of occurrence: it has not happened (yet)
+        (
+            "Officials said the first stage of the prisoner exchange could begin on Friday.",
+            "prisoner_exchange",
+            [],
+        ),
+        (
+            "Officials said the first stage of the prisoner exchange will begin on Friday.",
+            "prisoner_exchange",
+            ["proposed"],
+        ),
+        # due, supposed to, when it starts, at talks someone will attend: planned, not held
+        ("Zelensky was due in Ankara on Thursday for talks with Erdogan.", "talks", ["proposed"]),
+        (
+            "By evening, the talks that were supposed to start on Thursday had slipped to Friday.",
+            "talks",
+            ["proposed"],
+        ),
+        (
+            "The Kremlin sent a team to Istanbul, where the talks had been due to begin.",
+            "talks",
+            ["proposed"],
+        ),
+        (
+            "Who Ukraine sends, and when exactly the talks start, is still up in the air.",
+            "talks",
+            [],
+        ),
+        (
+            "The Kremlin published its list of who will represent Russia at the peace talks.",
+            "talks",
+            [],
+        ),
+        # an exchange cannot agree: the parser's reading of "the exchange agreed in Istanbul"
+        (
+            "Officials said the first stage of the exchange of prisoners agreed in Istanbul a week "
+            "ago could start within hours.",
+            "prisoner_exchange",
+            ["agreed"],
+        ),
+        (
+            "Istanbul talks yield the largest prisoner swap of the war, but no truce",
+            "prisoner_exchange",
+            ["agreed"],
+        ),
+        (
+            "The first stage of the prisoner exchange began on Friday.",
+            "prisoner_exchange",
+            ["occurred"],
+        ),
+    ],
+)
+def test_planned_expected_and_possible_events_have_not_occurred(stage, text, kind, stances):
+    assert [d.stance for d in found(stage, text, kind)] == stances
+
+
 def test_call_for_sanctions(stage):
     (sanctions,) = found(
         stage,

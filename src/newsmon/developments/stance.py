@@ -137,6 +137,13 @@ class StanceReading:
                 elif pos == 0 and child.dep_ in ("acl", "amod") and child.tag_ == "VBN":
                     # "a prisoner swap agreed", "the proposed truce", "more protests planned"
                     cues |= self._cues(rules, child) & (set(_STRONG) | {"future"})
+                elif pos == 0 and child.dep_ == "relcl":
+                    # "the talks that were supposed to start", "talks which are due to begin"
+                    cues |= self._cues(rules, child) & {"future"}
+                    if any(g.dep_ == "acomp" for g in child.children):
+                        for g in child.children:
+                            if g.dep_ == "acomp":
+                                cues |= self._cues(rules, g) & {"future"}
                 elif child.dep_ == "det":
                     if "hypothetical" in self._cues(rules, child):
                         cues.add("hypothetical")  # "any future meeting"
@@ -144,8 +151,14 @@ class StanceReading:
                             generic = True
                 elif child.dep_ in ("advmod", "amod"):
                     cues |= self._cues(rules, child) & {"hypothetical", "future"}
+                    if tok.tag_ in ("VB", "VBP", "VBZ") and "when" in (
+                        child.lower_,
+                        *(g.lower_ for g in child.children if g.dep_ == "advmod"),
+                    ):
+                        cues.add("hypothetical")  # "when (exactly) the talks start": not yet
                 elif child.dep_ in ("acomp", "oprd"):
                     cues |= self._cues(rules, child) & {
+                        "future",  # "was due in Ankara for talks", "had been due to begin"
                         "hypothetical",
                         "refusal",
                         "proposal",
@@ -286,6 +299,15 @@ class StanceReading:
                 return None  # "should not be deported": an opinion, not a denial
             return kind.negated_stance, occurrence_at or 0, True
         presupposed = _presupposed(cand.eff)
+        if stop == "setting" and eff.dep_ == "pobj" and eff.head.lower_ in ("at", "in", "during"):
+            # "who will represent Russia at the talks": not held yet ("would retaliate for the
+            # strike" keeps its cause, which happened)
+            verb = eff.head.head
+            if any(
+                c.dep_ in ("aux", "auxpass") and self._cues(rules, c) & {"future", "hypothetical"}
+                for c in verb.children
+            ):
+                return None
         if any(p in hypothetical for p in occurring):
             return None  # "the first stage of the exchange could begin": not (yet) begun
         if hypothetical and not (presupposed and 0 not in hypothetical):
