@@ -166,6 +166,15 @@ def test_planned_expected_and_possible_events_have_not_occurred(stage, text, kin
     assert [d.stance for d in found(stage, text, kind)] == stances
 
 
+def test_the_place_of_a_meeting_is_not_a_party_to_what_it_yields(stage):
+    (swap,) = found(
+        stage, "Istanbul talks yield the largest prisoner swap of the war", "prisoner_exchange"
+    )
+    assert swap.stance == "agreed" and names(swap.actors) == set()
+    (swap,) = found(stage, "Kyiv and Moscow agreed to swap 1,000 prisoners.", "prisoner_exchange")
+    assert names(swap.actors) == {"Kyiv", "Moscow"}  # capitals for their governments stay
+
+
 def test_call_for_sanctions(stage):
     (sanctions,) = found(
         stage,

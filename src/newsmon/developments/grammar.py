@@ -463,6 +463,12 @@ def _modifier_entities(tok, refs, seg, targeted: bool = False) -> list[EntityRef
     return _unique(out)
 
 
+# Nouns of a meeting: the place that modifies one ("the Istanbul talks") is its setting.
+_GATHERINGS = frozenset(
+    ["talk", "talks", "meeting", "summit", "negotiation", "negotiations", "round", "conference"]
+)
+
+
 def _subject_entities(
     verb, refs, seg, inherit: bool = True, passive: bool = False
 ) -> list[EntityRef]:
@@ -481,7 +487,11 @@ def _subject_entities(
                 and any(c.dep_ == "poss" and c.pos_ == "PRON" for c in child.children)
             ):
                 pronoun = True  # "it", "they", "its drones"
-            out += _entities_in(child, refs, seg, head_only=True)
+            found = _entities_in(child, refs, seg, head_only=True)
+            if child.lemma_.lower() in _GATHERINGS:
+                # "Istanbul talks yield a swap": the place is where they met, not a party
+                found = [r for r in found if r.kind != "place"]
+            out += found
         elif child.dep_ == "agent":
             for grand in child.children:
                 out += _entities_in(grand, refs, seg, head_only=True)
