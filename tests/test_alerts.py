@@ -296,10 +296,10 @@ def _page(title: str, text: str) -> bytes:
     ).encode()
 
 
-def _feed(site: StaticSite, outlet: str, present: bool) -> Response:
+def _feed(site: StaticSite, outlet: str, present: bool, title: str | None = None) -> Response:
     items = ""
     if present:
-        name, title, _ = REPORTS[outlet]
+        title = title or REPORTS[outlet][1]
         link = site.url(f"/{outlet}/swap")
         items = (
             f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
@@ -396,6 +396,43 @@ def test_one_alert_per_development_retried_until_the_receiver_is_back(
         # a third cycle with nothing new sends nothing
         assert _run(sources, db).is_completed()
         assert len(webhook.received) == 1 and len(mailbox.messages) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_event_the_sentence_puts_in_another_period_is_background_not_an_alert(tmp_path, webhook):
+    db = tmp_path / "w.duckdb"
+    history = (
+        "Armenia and Azerbaijan prepare new contacts on their border",
+        "Armenia and Azerbaijan last exchanged prisoners in the spring of 2021, after a"
+        " ceasefire brokered by Moscow. Diplomats in Geneva said on Tuesday that a new round of"
+        " contacts on the border dispute was being prepared.",
+    )
+    news = (
+        "Armenia and Azerbaijan exchange 40 prisoners",
+        "Armenia and Azerbaijan exchanged 40 prisoners each on Tuesday at the border, the"
+        " foreign ministers of both countries said.",
+    )
+    with StaticSite() as site:
+        site.routes["/northgate/swap"] = Response(_page(*history))
+        site.routes["/northgate.xml"] = _feed(site, "northgate", True, history[0])
+        for outlet in ("saltmarsh", "copperfield"):
+            site.routes[f"/{outlet}.xml"] = _feed(site, outlet, False)
+        rule = {"id": "swaps", "when": "development", "kinds": ["prisoner_exchange"]}
+        rule |= {"stances": ["occurred"], "targets": [webhook.url]}
+        sources = _write_sources(tmp_path / "sources.yaml", site, db, {"rules": [rule]})
+        assert _run(sources, db).is_completed()
+        stored = _rows(
+            db, "SELECT stance, occurred_on FROM developments WHERE kind = 'prisoner_exchange'"
+        )
+        assert stored == [("occurred", None)]  # read, with no day: spring 2021 is not 3 June
+        assert _rows(db, "SELECT count(*) FROM alerts")[0][0] == 0
+        # the same outlet's report of an exchange that happened that day fires
+        site.routes["/saltmarsh/swap"] = Response(_page(*news))
+        site.routes["/saltmarsh.xml"] = _feed(site, "saltmarsh", True, news[0])
+        assert _run(sources, db).is_completed()
+        assert _rows(db, "SELECT first_on FROM alerts") == [(date(2025, 6, 3),)]
+        assert len(webhook.received) == 1
 
 
 @pytest.mark.slow
@@ -657,9 +694,7 @@ def test_a_staged_batch_updates_the_alert_once_loaded_and_nothing_is_sent_twice(
         assert _run(sources, db).result()["outcome"] == "loaded"  # the staged batch, then its own
         rows = _rows(db, "SELECT outlets, attempts FROM alerts")
         assert len(rows) == 1 and rows[0][1] == 1
-        # Saltmarsh's report came in the staged batch, whose developments staging.read does
-        # not read back today (developments.parquet is written, never read): it adds no
-        # outlet. Once it does, this is all three.
-        assert {"Northgate Tribune", "Copperfield Post"} <= set(rows[0][0])
+        # Saltmarsh's report came in the staged batch: its developments load with it
+        assert sorted(rows[0][0]) == sorted(name for name, _, _ in REPORTS.values())
         assert _rows(db, "SELECT count(*) FROM alert_runs")[0][0] == 3  # each run once
         assert len(webhook.received) == 1  # updated, never sent again

@@ -245,6 +245,12 @@ def test_quantity_and_unit_of_the_event_not_other_numbers(stage, text, kind, qua
             date(2025, 5, 16),
         ),
         ("Russian and Ukrainian negotiators last met in Istanbul in March 2022.", "talks", None),
+        # through the period's noun: another year, no day (not the article's)
+        (
+            "Russian and Ukrainian negotiators last met in Istanbul in the spring of 2022.",
+            "talks",
+            None,
+        ),
         # The day of the proposal, not of the talks it proposes.
         ("Russia proposed holding talks in Istanbul on 2 June.", "talks", TUESDAY),
         ("Kyiv said yesterday that it was ready for talks.", "talks", date(2025, 5, 19)),

@@ -76,6 +76,9 @@ def _developments(
     scopes: list[str] | None = None,
 ) -> list[_Found]:
     where, params = _scope_filter(rule)
+    # No day on a development of a dated article: its sentence puts it in another period
+    # ("met in Istanbul in 2022", "last year"). Background, not news.
+    where.append("(d.occurred_on IS NOT NULL OR coalesce(a.published_at, a.fetched_at) IS NULL)")
     if new_only:
         where.append("d.article_id IN (SELECT article_id FROM alert_new)")
     if rule.kinds:

@@ -267,6 +267,13 @@ class DetailReading:
                 continue
             if anchor.pos_ == "ADP":
                 anchor = anchor.head  # "on Friday" attaches through its preposition
+            while (
+                anchor.i not in positions
+                and anchor.lemma_.lower() in _TIME_NOUNS
+                and anchor.head.i != anchor.i
+                and anchor.head.pos_ == "ADP"
+            ):
+                anchor = anchor.head.head  # "in the spring of 2022": through the period's noun
             pos = positions.get(anchor.i)
             if pos is None and context_verb is not None and anchor.i == context_verb.i:
                 pos = len(chain)
@@ -336,6 +343,12 @@ def _year_like(tok) -> bool:
         re.fullmatch(r"(?:1[89]|20)\d\d", tok.text)
     )
 
+
+# Nouns of a period that a date can hang from: "in the spring of 2022", "at the end of May".
+_TIME_NOUNS = frozenset(
+    ["spring", "summer", "autumn", "fall", "winter", "end", "beginning", "start", "middle"]
+    + ["half", "quarter", "week", "month", "year", "weekend", "night", "morning", "evening"]
+)
 
 # Verbs that put an event on the calendar: a date beside them is when it is to happen.
 _SCHEDULING = frozenset(
