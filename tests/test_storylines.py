@@ -40,6 +40,21 @@ def test_a_shared_place_alone_does_not_link_two_events():
     assert bill.storyline_id == "bill" and bill.shared == "opened"
 
 
+def test_two_shared_countries_are_parties_one_is_a_setting():
+    swap = {"prisoner": 1.0, "exchange": 0.9, "freed": 0.6, "border": 0.4}
+    parties = {"country:Vellmark": 1.0, "country:Osterland": 1.0, "place:Harrow": 0.4}
+    index = StorylineIndex()
+    index.link(_event("talks", 0, swap, {**parties, "person:Mara Quell": 1.0}))
+    # the next day's live page names the two countries and a city, no person
+    day_two = index.link(_event("live", 1, {"prisoner": 1.0, "freed": 0.8}, parties))
+    assert day_two.storyline_id == "talks" and "Vellmark" in day_two.shared
+    # one shared country and shared words: a setting, not the same situation
+    rates = index.link(
+        _event("rates", 2, {"prisoner": 0.5, "rate": 1.0, "bank": 0.8}, {"country:Vellmark": 1.0})
+    )
+    assert rates.shared == "opened"
+
+
 def test_shared_words_without_shared_actors_do_not_link():
     index = StorylineIndex()
     index.link(_event("a", 0, TALKS, {"person:Mara Quell": 1.0}))
@@ -72,6 +87,7 @@ def test_the_demo_warehouse_holds_the_istanbul_storyline(demo_db):
             ).fetchall()
         ]
         assert any("prisoner swap" in t.lower() for t in titles)
+        assert any(t.startswith("Live: day two of the prisoner swap") for t in titles)
         assert not any("Eurovision" in t for t in titles)
         # the tables agree with each other
         bad = con.execute(

@@ -7,7 +7,8 @@ profile is two unit vectors: the words of its centroid (the story stage's tf-idf
 and the entities its articles mention (the share of its articles naming each). The score
 is a weighted sum of the two cosines; both must show some overlap, so that a shared place
 alone ("Turkey" in a rate decision) or shared vocabulary alone does not link two events,
-and the entities shared must include people or organisations, not only places.
+and the entities shared must include people or organisations (or two countries: a pair of
+parties), not only places.
 The best storyline at or above the threshold takes the story, otherwise the story opens a
 storyline of its own. The link is kept with its score and what the two share.
 
@@ -133,6 +134,14 @@ class StorylineIndex:
         words = cosine(profile.words, storyline.words)
         entities = cosine(profile.entities, storyline.entities)
         actors = cosine(_actors(profile.entities), _actors(storyline.entities))
+        shared = _countries(profile.entities) & _countries(storyline.entities)
+        if len(shared) >= 2:
+            # Two countries in both (Russia and Ukraine) are parties, not a setting: a pair
+            # is as specific as a person, where one country alone ("Turkey") is not.
+            actors = max(
+                actors,
+                cosine(_actors(profile.entities, shared), _actors(storyline.entities, shared)),
+            )
         w = self.settings.word_weight
         return w * words + (1 - w) * entities, words, actors
 
@@ -167,8 +176,16 @@ class StorylineIndex:
         return link
 
 
-def _actors(entities: Mapping[str, float]) -> Vector:
-    return {k: v for k, v in entities.items() if k.startswith(("person:", "organisation:"))}
+def _actors(entities: Mapping[str, float], countries: Iterable[str] = ()) -> Vector:
+    """People and organisations (and these countries) of a profile."""
+    keep = set(countries)
+    return {
+        k: v for k, v in entities.items() if k.startswith(("person:", "organisation:")) or k in keep
+    }
+
+
+def _countries(entities: Mapping[str, float]) -> set[str]:
+    return {k for k in entities if k.startswith("country:")}
 
 
 def _add(total: Vector, part: Mapping[str, float]) -> None:
