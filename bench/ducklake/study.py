@@ -387,21 +387,26 @@ def writer_process(lake: Lake, args: argparse.Namespace) -> dict:
     return result
 
 
-def commit_with_retries(con, retries: int, params: dict, result: dict) -> None:
-    for attempt in range(1 + retries):
+def _attempts(action, tries: int, pause: float, result: dict) -> None:
+    """Run `action` until it succeeds or `tries` are spent, counting into `result`."""
+    for attempt in range(tries):
         started = time.perf_counter()
         try:
-            con.execute(WRITER_SQL, params)
+            action()
         except duckdb.Error as exc:
             result["errors"].append(str(exc))
-            if attempt < retries:
+            if attempt < tries - 1:
                 result["retries"] += 1
-                time.sleep(0.05)
+                time.sleep(pause)
             continue
         result["stored"] += 1
         result["ms"].append(ms(time.perf_counter() - started))
         return
     result["lost"] += 1
+
+
+def commit_with_retries(con, retries: int, params: dict, result: dict) -> None:
+    _attempts(lambda: con.execute(WRITER_SQL, params), 1 + retries, 0.05, result)
 
 
 def insert_in_new_connection(lake: Lake, max_retry: int | None, params: dict) -> None:
@@ -413,19 +418,12 @@ def insert_in_new_connection(lake: Lake, max_retry: int | None, params: dict) ->
 
 
 def commit_reattaching(lake: Lake, args: argparse.Namespace, params: dict, result: dict) -> None:
-    for _ in range(REATTACH_TRIES):
-        started = time.perf_counter()
-        try:
-            insert_in_new_connection(lake, args.max_retry, params)
-        except duckdb.Error as exc:
-            result["errors"].append(str(exc))
-            result["retries"] += 1
-            time.sleep(0.02)
-            continue
-        result["stored"] += 1
-        result["ms"].append(ms(time.perf_counter() - started))
-        return
-    result["lost"] += 1
+    _attempts(
+        lambda: insert_in_new_connection(lake, args.max_retry, params),
+        REATTACH_TRIES,
+        0.02,
+        result,
+    )
 
 
 def start_writers(lake: Lake, args: argparse.Namespace) -> list[dict]:
