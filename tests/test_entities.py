@@ -208,6 +208,13 @@ def test_demo_officials_resolve_to_one_entity_each_and_reprocess_is_idempotent(t
             "SELECT article_id, entity_id, count FROM mentions ORDER BY ALL"
         ).fetchall()
         topics_before = con.execute("SELECT * FROM article_topics ORDER BY ALL").fetchall()
+        changes = "SELECT developments_added, developments_removed FROM article_changes"
+        changes_before = con.execute(changes).fetchall()
+        revisions = "SELECT article_id, revision, developments FROM article_revisions"
+        revisions_before = con.execute(revisions).fetchall()
+    assert changes_before and changes_before[0][0]  # the demo's update in place gains some
+    with duckdb.connect(str(db)) as con:  # as a warehouse from before migration 0016 has it
+        con.execute("UPDATE article_revisions SET developments = NULL")
     assert main(["reprocess", "--sources", str(tmp_path / "sources.yaml")]) == 0
     snapshot = warehouse.snapshot_path(db)
     snapshot.unlink()  # `query` and `report` read it: reprocess writes it anew
@@ -218,6 +225,9 @@ def test_demo_officials_resolve_to_one_entity_each_and_reprocess_is_idempotent(t
             assert con.execute(mentions).fetchall() == before
             topics = "SELECT * FROM article_topics ORDER BY ALL"
             assert con.execute(topics).fetchall() == topics_before
+            # replaced versions are read again with the same rules: the same flags
+            assert con.execute(revisions).fetchall() == revisions_before
+            assert con.execute(changes).fetchall() == changes_before
     assert "reprocessed 45 articles" in capsys.readouterr().out
 
 

@@ -261,6 +261,37 @@ def _drop_stored(con: duckdb.DuckDBPyConnection, batch: staging.Batch) -> None:
     log.info("%d articles of this run were already stored by staged batches", len(stored))
 
 
+def _reprocess_revisions(con: duckdb.DuckDBPyConnection, analyser, batch_size: int = 200) -> None:
+    """Read the developments of every replaced version again, with the rules that read the
+    live versions: `article_changes` then flags what the update changed, not what the rules
+    did (and versions replaced before migration 0016 get theirs)."""
+    revisions = warehouse.revisions_for_reprocessing(con)
+    for start in range(0, len(revisions), batch_size):
+        part = revisions[start : start + batch_size]
+        texts = [entities.article_text(title, text) for _, _, title, text, _ in part]
+        found = analyser.analyse(texts, [day for *_, day in part])
+        rows = [
+            (
+                article_id,
+                revision,
+                [
+                    {"kind": d.kind, "stance": d.stance, "sentence": d.sentence}
+                    for d in sorted(
+                        result.developments, key=lambda d: (d.start_offset, d.kind, d.stance)
+                    )
+                ],
+            )
+            for (article_id, revision, *_), result in zip(part, found, strict=True)
+        ]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            warehouse.store_revision_developments(con, rows)
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+
+
 def reprocess(
     con: duckdb.DuckDBPyConnection,
     sources: Sources,
@@ -292,6 +323,7 @@ def reprocess(
         after = rows[-1][0]
         if progress:
             progress(done, total)
+    _reprocess_revisions(con, analyser)
     # Names no article mentions any more (an old NER reading, now a watch-list alias) go.
     con.execute(
         "DELETE FROM entity_aliases WHERE entity_id IN (SELECT entity_id FROM entities "

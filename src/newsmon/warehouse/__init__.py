@@ -21,6 +21,10 @@ from newsmon.warehouse.db import (
     snapshot_path,
     sql_dir,
 )
+from newsmon.warehouse.developments import (
+    revisions_for_reprocessing,
+    store_revision_developments,
+)
 from newsmon.warehouse.duplicates import known_hashes, known_keys, near_candidates
 from newsmon.warehouse.entities import (
     SpellingIndex,
@@ -60,6 +64,8 @@ from newsmon.warehouse.trends import (
 )
 
 __all__ = [
+    "revisions_for_reprocessing",
+    "store_revision_developments",
     "ARTICLE_SCHEMA",
     "FEED_SCHEMA",
     "STORAGE_VERSION",

@@ -75,3 +75,26 @@ def _store_developments(
         con.execute("INSERT OR IGNORE INTO developments BY NAME SELECT * FROM new_developments")
     finally:
         con.unregister("new_developments")
+
+
+def revisions_for_reprocessing(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Every replaced version of an article: (article_id, revision, title, text, day)."""
+    return con.execute(
+        """
+        SELECT r.article_id, r.revision, r.title, r.text,
+               CAST(coalesce(a.published_at, a.fetched_at) AS DATE)
+        FROM article_revisions AS r JOIN articles AS a USING (article_id)
+        ORDER BY r.article_id, r.revision
+        """
+    ).fetchall()
+
+
+def store_revision_developments(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple[str, int, list[dict]]]
+) -> None:
+    """Set the developments read from replaced versions: (article_id, revision, developments)
+    with each development a {kind, stance, sentence} dict, in the order of the sentence."""
+    con.executemany(
+        "UPDATE article_revisions SET developments = ? WHERE article_id = ? AND revision = ?",
+        [(devs, article_id, revision) for article_id, revision, devs in rows],
+    )
