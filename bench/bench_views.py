@@ -16,6 +16,15 @@ pair with `match_all`; goal 1 s. The loader's cost for the index: indexing the h
 text (about 300 words) of 300 new articles, in the warehouse's transaction. The analyst's
 views `first_reported` (one story) and `developments_named` are timed too.
 
+Alerts (issue 21): 30 % of the articles carry one or two developments (kinds and stances
+of the README's rules, on the article's day, the article's first entities as actors);
+stories belong to storylines of about 20 stories over a month; one run a day, every one
+already evaluated. The alert evaluation of a new 1,000-article cycle (copies of the newest
+articles a day later: half their stories new, some storylines new, 20 new people named, a
+feed disabled) with the README's rule set, one rule for each `when`, is timed in a
+transaction rolled back, and compared with the cost of a cycle of as many articles by the
+latest bench_pipeline result; goal at most 5 %.
+
     .venv/bin/python bench/bench_views.py              # 1,000,000 articles, 10,000,000 mentions
     .venv/bin/python bench/bench_views.py --smoke      # 20,000 articles, 200,000 mentions
     .venv/bin/python bench/bench_views.py --hex-ids    # ids like the stored ones (see generate)
@@ -33,9 +42,13 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 from newsmon import warehouse
+from newsmon.alerts import store
 from newsmon.warehouse import search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +92,8 @@ def generate(con, articles: int, mentions_per_article: int, hex_ids: bool = Fals
     con.execute(
         f"""
         INSERT INTO articles (article_id, feed_id, url, canonical_url, title, text, published_at,
-                              fetched_at, text_source, duplicate_of, story_id, site_name)
+                              fetched_at, text_source, duplicate_of, story_id, site_name, run_id,
+                              storyline_id)
         SELECT {aid("i")}, printf('feed%03d', i % 200), printf('https://o%03d.example/%d', i % 200, i),
                printf('https://o%03d.example/%d', i % 200, i), printf('Title %d', i), NULL,
                TIMESTAMP '2025-01-01' + to_seconds(CAST(i AS DOUBLE) / {articles} * 365 * 86400),
@@ -87,17 +101,39 @@ def generate(con, articles: int, mentions_per_article: int, hex_ids: bool = Fals
                'page',
                CASE WHEN i % 10 = 9 THEN {aid("i - 1")} END,
                {aid("i - i % 4")},
-               printf('Outlet %d', i % 200)
+               printf('Outlet %d', i % 200),
+               printf('run%03d', i * 365 // {articles}),
+               {aid(STORYLINE_OF.format(j="i // 4"))}
         FROM range({articles}) AS t(i)
         """
     )
     con.execute(
         """
-        INSERT INTO stories (story_id, title, first_seen_at, last_seen_at, article_count, outlet_count)
-        SELECT story_id, min(title), min(published_at), max(published_at), count(*), count(DISTINCT feed_id)
+        INSERT INTO stories (story_id, title, first_seen_at, last_seen_at, article_count, outlet_count,
+                             storyline_id)
+        SELECT story_id, min(title), min(published_at), max(published_at), count(*), count(DISTINCT feed_id),
+               any_value(storyline_id)
         FROM articles GROUP BY story_id
         """
     )
+    con.execute(
+        """
+        INSERT INTO storylines (storyline_id, title, first_seen_at, last_seen_at, event_count,
+                                article_count, outlet_count)
+        SELECT storyline_id, min(title), min(published_at), max(published_at), count(DISTINCT story_id),
+               count(*), count(DISTINCT feed_id)
+        FROM articles GROUP BY storyline_id
+        """
+    )
+    # One run a day, every one evaluated by the alert rules already: only a new cycle is pending.
+    con.execute(
+        """
+        INSERT INTO runs (run_id, started_at, finished_at, status, feeds_polled, feeds_ok, articles_new)
+        SELECT run_id, min(fetched_at), max(fetched_at), 'completed', 200, 200, count(*)
+        FROM articles GROUP BY run_id
+        """
+    )
+    con.execute("INSERT INTO alert_runs SELECT run_id, finished_at FROM runs")
     con.execute(
         "INSERT INTO entities (entity_id, name, kind, source, role, first_seen_at) "
         f"SELECT {eid('i')}, printf('Entity %d', i), "
@@ -119,6 +155,30 @@ def generate(con, articles: int, mentions_per_article: int, hex_ids: bool = Fals
     )
     con.execute(
         "INSERT INTO article_topics SELECT article_id, 'talks', 4 FROM articles WHERE hash(article_id) % 10 < 3"
+    )
+    # Developments in 30 % of the articles, one or two each, on the article's day, their actors
+    # the article's first two entities. Kinds and stances are those the alert rules name;
+    # ceasefires and talks are the commonest, as in a topic about talks.
+    con.execute(
+        f"""
+        INSERT INTO developments (development_id, article_id, kind, stance, actor_ids, occurred_on,
+                                  sentence, start_offset, end_offset, confidence, trigger)
+        WITH dev AS (
+            SELECT article_id, CAST(published_at AS DATE) AS day, n, CAST(hash(article_id || '#' || n) % 1000000 AS BIGINT) AS h
+            FROM articles, range(2) AS r(n)
+            WHERE hash(article_id || 'd') % 10 < 3 AND (n = 0 OR hash(article_id || 'd') % 2 = 0)
+        ),
+        actors AS (
+            SELECT article_id, list(entity_id ORDER BY first_offset, entity_id)[1:2] AS actor_ids
+            FROM mentions WHERE article_id IN (SELECT article_id FROM dev) GROUP BY article_id
+        )
+        SELECT left(md5(article_id || '#' || n), 16), article_id,
+               {DEVELOPMENT_KINDS}[1 + h % {len(DEVELOPMENT_KINDS)}],
+               {DEVELOPMENT_STANCES}[1 + (h // 100) % {len(DEVELOPMENT_STANCES)}],
+               actor_ids, day, printf('Sentence %d of article %s.', n, article_id),
+               100 * n, 100 * n + 60, 0.5 + (h // 10000) % 50 / 100, 'trigger'
+        FROM dev LEFT JOIN actors USING (article_id)
+        """
     )
     con.execute(
         "INSERT INTO feeds (feed_id, url, name) SELECT printf('feed%03d', i), printf('https://o%03d.example/rss', i), "
@@ -157,6 +217,14 @@ def generate(con, articles: int, mentions_per_article: int, hex_ids: bool = Fals
 
 
 SEARCH_TERMS = 150  # term draws an article (about 150 distinct)
+# Storylines of about 20 stories over a month: of each 20,000 consecutive stories (j), those
+# equal modulo 1,000 share a storyline, whose id is its first story's (an article id).
+STORYLINE_OF = "4 * (({j}) // 20000 * 20000 + ({j}) % 1000)"
+DEVELOPMENT_KINDS = [
+    "talks", "talks", "ceasefire", "ceasefire", "prisoner_exchange", "attack", "sanctions", "aid",
+    "statement", "threat",
+]  # fmt: skip
+DEVELOPMENT_STANCES = ["occurred", "agreed", "rejected", "proposed", "proposed", "called_for"]
 
 
 def index_cost(con, articles: int = 300, words: int = 300, runs: int = 5) -> float:
@@ -230,6 +298,235 @@ def refresh_cost(con, articles: int = 300, runs: int = 5) -> float:
     return round(statistics.median(times) * 1000, 1)
 
 
+# The README's example rule set (every `when`), on the synthetic topic. Evaluation only
+# stores alerts; nothing is delivered (the targets are closed local ports anyway).
+ALERT_RULES = [
+    {
+        "id": "istanbul-turns",
+        "when": "development",
+        "topic": "talks",
+        "kinds": ["ceasefire", "prisoner_exchange"],
+        "stances": ["agreed", "rejected", "occurred"],
+        "window": "1d",
+        "group_by": "storyline",
+        "min_outlets": 1,
+        "targets": [
+            "json://127.0.0.1:9/x",
+            "mailtos://user:password@localhost:9?to=desk@example.org",
+        ],
+    },
+    {
+        "id": "ceasefire-turns",
+        "when": "stance_change",
+        "topic": "talks",
+        "kinds": ["ceasefire"],
+        "from": ["proposed"],
+        "to": ["rejected"],
+        "targets": ["json://127.0.0.1:9/x"],
+    },
+    {
+        "id": "new-storylines",
+        "when": "storyline",
+        "topic": "talks",
+        "min_outlets": 2,
+        "targets": ["json://127.0.0.1:9/x"],
+    },
+    {
+        "id": "new-people",
+        "when": "entity",
+        "topic": "talks",
+        "entity_kinds": ["person"],
+        "targets": ["json://127.0.0.1:9/x"],
+    },
+    {"id": "feeds-disabled", "when": "feed_disabled", "targets": ["json://127.0.0.1:9/x"]},
+    {"id": "cycles-failed", "when": "cycle_failed", "targets": ["json://127.0.0.1:9/x"]},
+]
+
+
+class _Nested:
+    """The connection, with evaluate's BEGIN/COMMIT/ROLLBACK made no-ops: DuckDB nests no
+    transactions, and the bench's own transaction (rolled back) must hold the whole cycle."""
+
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        if sql.strip().upper() in ("BEGIN TRANSACTION", "COMMIT", "ROLLBACK"):
+            return self._con
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def _store_cycle(con, run_id: str, started: datetime, size: int) -> None:
+    """Store a cycle as the loader would: `size` new articles (copies of the newest, a day
+    later, with new ids) with their topics, mentions and developments; half of their stories
+    new, a quarter of those in new storylines; 20 new people named; one feed disabled."""
+    p = f"{run_id}-"
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE bench_cycle AS
+        SELECT article_id AS src, ? || article_id AS article_id, story_id, storyline_id,
+               row_number() OVER (ORDER BY article_id) - 1 AS j,
+               hash(story_id) % 2 = 1 AS new_story,
+               hash(story_id) % 2 = 1 AND hash(storyline_id) % 4 = 0 AS new_storyline
+        FROM articles WHERE run_id IS NOT NULL
+        ORDER BY coalesce(published_at, fetched_at) DESC, article_id LIMIT ?
+        """,
+        [p, size],
+    )
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, finished_at, status, feeds_polled, feeds_ok, "
+        "feeds_failed, articles_new) VALUES (?, ?, ?, 'completed', 200, 199, 1, ?)",
+        [run_id, started, started + timedelta(minutes=5), size],
+    )
+    con.execute(
+        "INSERT INTO feed_polls (run_id, feed_id, polled_at, status, error, entries, new_entries) "
+        "SELECT ?, feed_id, ?, CASE WHEN feed_id = 'feed007' THEN 'error' ELSE 'ok' END, "
+        "CASE WHEN feed_id = 'feed007' THEN 'HTTP 410' END, 20, 5 FROM feeds",
+        [run_id, started],
+    )
+    con.execute(
+        "UPDATE feeds SET disabled_at = ?, disabled_reason = 'HTTP 410 (gone)' "
+        "WHERE feed_id = 'feed007'",
+        [started],
+    )
+    con.execute(
+        """
+        INSERT INTO articles (article_id, feed_id, url, canonical_url, title, text, published_at,
+                              fetched_at, text_source, duplicate_of, story_id, storyline_id,
+                              site_name, run_id)
+        SELECT c.article_id, a.feed_id, a.url || '/' || $1, a.canonical_url || '/' || $1, a.title,
+               a.text, a.published_at + INTERVAL 1 DAY, a.fetched_at + INTERVAL 1 DAY,
+               a.text_source, a.duplicate_of,
+               CASE WHEN c.new_story THEN $1 || c.story_id ELSE c.story_id END,
+               CASE WHEN c.new_storyline THEN $1 || c.storyline_id ELSE c.storyline_id END,
+               a.site_name, $2
+        FROM bench_cycle AS c JOIN articles AS a ON a.article_id = c.src
+        """,
+        [p, run_id],
+    )
+    con.execute(
+        """
+        INSERT INTO stories (story_id, title, first_seen_at, last_seen_at, article_count,
+                             outlet_count, storyline_id)
+        SELECT story_id, min(title), min(published_at), max(published_at), count(*),
+               count(DISTINCT feed_id), any_value(storyline_id)
+        FROM articles WHERE run_id = ? AND starts_with(story_id, ?) GROUP BY story_id
+        """,
+        [run_id, p],
+    )
+    con.execute(
+        """
+        INSERT INTO storylines (storyline_id, title, first_seen_at, last_seen_at, event_count,
+                                article_count, outlet_count)
+        SELECT storyline_id, min(title), min(published_at), max(published_at),
+               count(DISTINCT story_id), count(*), count(DISTINCT feed_id)
+        FROM articles WHERE run_id = ? AND starts_with(storyline_id, ?) GROUP BY storyline_id
+        """,
+        [run_id, p],
+    )
+    con.execute(
+        "INSERT INTO article_topics SELECT c.article_id, t.topic, t.score "
+        "FROM bench_cycle AS c JOIN article_topics AS t ON t.article_id = c.src"
+    )
+    con.execute(
+        "INSERT INTO mentions SELECT c.article_id, m.entity_id, m.count, m.first_offset "
+        "FROM bench_cycle AS c JOIN mentions AS m ON m.article_id = c.src"
+    )
+    con.execute(
+        "INSERT INTO entities (entity_id, name, kind, source, first_seen_at) "
+        "SELECT $1 || 'e' || k, printf('New Person %d', k), 'person', 'ner', $2 FROM range(20) t(k)",
+        [p, started],
+    )
+    con.execute(
+        "INSERT INTO mentions SELECT c.article_id, ? || 'e' || (c.j % 50), 1, 0 "
+        "FROM bench_cycle AS c WHERE c.j % 50 < 20",
+        [p],
+    )
+    con.execute(
+        """
+        INSERT INTO developments (development_id, article_id, kind, stance, actor_ids,
+                                  occurred_on, sentence, start_offset, end_offset, confidence,
+                                  trigger)
+        SELECT ? || d.development_id, c.article_id, d.kind, d.stance, d.actor_ids,
+               d.occurred_on + 1, d.sentence, d.start_offset, d.end_offset, d.confidence,
+               d.trigger
+        FROM bench_cycle AS c JOIN developments AS d ON d.article_id = c.src
+        """,
+        [p],
+    )
+    con.execute("DROP TABLE bench_cycle")
+
+
+def alert_cost(con, runs: int = 5, size: int = 1000, budget_s: float = 60) -> dict:
+    """Median ms of the alert evaluation of a cycle of `size` new articles.
+
+    Each run stores a cycle (`_store_cycle`) and evaluates the README's rules on it, in a
+    transaction that is rolled back, so the warehouse is left as it was. Only
+    `evaluate.evaluate` is timed (its own COMMIT, of a few dozen alert rows, is not: it
+    runs inside the bench's transaction). Nothing may be delivered: Apprise's notify
+    raises if called. No run starts once `budget_s` are spent (at least one runs).
+    """
+    from newsmon.alerts import Alerts, evaluate
+
+    config = Alerts(rules=ALERT_RULES)
+    latest = con.execute("SELECT max(started_at) FROM runs").fetchone()[0]
+    times, fired = [], []
+    for k in range(runs):
+        if sum(times) > budget_s:
+            break
+        run_id = f"bench-cycle-{k}"
+        started = latest + timedelta(days=1)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _store_cycle(con, run_id, started, size)
+            pending = con.execute(f"SELECT count(*) FROM ({store.PENDING_RUNS})").fetchone()[0]
+            assert pending == 1, f"{pending} runs pending, expected only the new cycle"
+            with mock.patch("apprise.Apprise.notify", side_effect=AssertionError("delivered")):
+                t = time.perf_counter()
+                alerts = evaluate.evaluate(_Nested(con), config, started + timedelta(minutes=6))
+                times.append(time.perf_counter() - t)
+            sent = con.execute(
+                "SELECT count(*) FROM alerts WHERE delivered_at IS NOT NULL OR attempts > 0"
+            ).fetchone()[0]
+            assert sent == 0, f"evaluation delivered {sent} messages"
+            rows = con.execute("SELECT count(*) FROM alerts").fetchone()[0]
+            fired.append((Counter(a.rule_when for a in alerts), rows))
+        finally:
+            con.execute("ROLLBACK")
+    whens, rows = fired[-1]
+    return {
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "runs_ms": [round(t * 1000, 1) for t in times],
+        "cycle_articles": size,
+        "fired": sum(whens.values()),
+        "fired_by_when": {w: whens.get(w, 0) for w in evaluate._EVALUATORS},
+        "alert_rows": rows,
+    }
+
+
+def cycle_share(alert_ms: float, size: int = 1000) -> dict | None:
+    """The alert evaluation's share of a cycle of `size` articles, the cycle's cost taken from
+    the latest bench_pipeline result: wall time of the full poll_feeds flow per article
+    stored (2 worker processes; 1 thread beside it), times `size`."""
+    files = sorted((ROOT / "bench" / "results").glob("pipeline*.json"), key=os.path.getmtime)
+    if not files:
+        return None
+    data = json.loads(files[-1].read_text())
+    out = {"file": files[-1].name, "run_at": data.get("run_at"), "pages": data.get("pages")}
+    for kind in ("processes", "threads"):
+        flow = data["flows"][kind]
+        per_article = flow["seconds"] / flow["articles_new"] * 1000
+        out[kind] = {
+            "ms_per_article": round(per_article, 1),
+            "cycle_ms": round(per_article * size),
+            "alert_share_pct": round(alert_ms / (per_article * size) * 100, 3),
+        }
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
@@ -257,10 +554,12 @@ def main() -> int:
                 t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("articles", "mentions", "stories", "article_terms")
             }
+            ready_s = time.perf_counter() - started  # the costs timed below take long
             refresh_ms = refresh_cost(con)
             index_ms = index_cost(con)
+            alerting = alert_cost(con)
         how = "reused" if reused else "generated"
-        print(f"{how} {counts} in {time.perf_counter() - started:.0f} s")
+        print(f"{how} {counts} in {ready_s:.0f} s")
         with warehouse.connect(db, read_only=True) as con:
             timings = timed(con, QUERIES)
             searches = timed(con, SEARCHES)
@@ -285,6 +584,34 @@ def main() -> int:
     print(f"\n{'analyst view':26} {'median ms':>10} {'rows':>6}")
     for name, t in analyst.items():
         print(f"{name:26} {t['median_ms']:10.1f} {t['rows']:6}")
+    n = counts["articles"]
+    print(
+        f"\nalert evaluation of a {alerting['cycle_articles']:,}-article cycle at {n:,} stored: "
+        f"{alerting['median_ms']:.0f} ms (median of {len(alerting['runs_ms'])}: "
+        f"{', '.join(f'{t:.0f}' for t in alerting['runs_ms'])})"
+    )
+    print(
+        f"  fired {alerting['fired']} alerts ("
+        + ", ".join(f"{w} {c}" for w, c in alerting["fired_by_when"].items())
+        + f"), {alerting['alert_rows']} rows (one per target), none delivered"
+    )
+    share = cycle_share(alerting["median_ms"], alerting["cycle_articles"])
+    alerting["cycle"] = share
+    if share is None:
+        print("  no bench_pipeline result (bench/results/pipeline*.json): no cycle to compare with")
+    else:
+        proc, thr = share["processes"], share["threads"]
+        print(
+            f"  cycle per bench_pipeline ({share['file']}, {share['pages']} pages, "
+            f"{share['run_at']}): full flow {proc['ms_per_article']:.0f} ms/article "
+            f"(processes x2; threads {thr['ms_per_article']:.0f}), "
+            f"{alerting['cycle_articles']:,} articles {proc['cycle_ms'] / 1000:.0f} s"
+        )
+        print(
+            f"  alert evaluation's share of the cycle: {proc['alert_share_pct']:.2f} % "
+            f"(threads {thr['alert_share_pct']:.2f} %); goal <= 5 %: "
+            f"{'PASS' if proc['alert_share_pct'] <= 5 else 'FAIL'}"
+        )
     out = ROOT / "bench" / "results" / ("views-smoke.json" if args.smoke else "views.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
@@ -296,6 +623,7 @@ def main() -> int:
                 "search": searches,
                 "search_index_ms": index_ms,
                 "analyst_views": analyst,
+                "alert_evaluation": alerting,
                 "machine": {
                     "platform": platform.platform(),
                     "cpus": os.cpu_count(),
