@@ -8,11 +8,19 @@ spaCy model with both stages run once (`warm_worker`). A configuration that
 names another model only loads it in each worker, as it would without this.
 """
 
-import logging
 import os
-import sys
 
-from flows.runners import exit_with
+# The process that started this forkserver: named by it (flows/runners.py), else its parent,
+# read before any import that takes time. Read after them, a run killed meanwhile would have
+# left the forkserver the child of another process, which it would watch instead (a soak
+# run was killed 11 s into a burst while its forkserver imported Prefect, and the forkserver
+# outlived it).
+_OWNER = int(os.environ.get("NEWSMON_FORKSERVER_OWNER") or 0) or os.getppid()
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+
+from flows.runners import exit_with  # noqa: E402
 
 
 def _imported_by_a_forkserver() -> bool:
@@ -28,7 +36,7 @@ def _imported_by_a_forkserver() -> bool:
 # cannot tell it to (its workers watch that process too: flows/runners.py, exit_with).
 # Dask workers preload this module too; their nannies look after them.
 if _imported_by_a_forkserver():
-    exit_with(os.getppid())
+    exit_with(_OWNER)  # already gone: exit_with ends this process at once
 
 try:
     import spacy  # noqa: F401

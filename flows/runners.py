@@ -22,6 +22,8 @@ from newsmon.config import RunnerSettings
 
 log = logging.getLogger(__name__)
 
+FORKSERVER_OWNER = "NEWSMON_FORKSERVER_OWNER"  # read by flows/preload.py before its imports
+
 # Dask's nannies start their workers with MALLOC_TRIM_THRESHOLD_=65536, so that glibc hands
 # freed memory back to the system at once; with glibc's own adaptive threshold (what every
 # other Python process runs with) the CPU stages ran about 7 % faster on a 2-worker cluster
@@ -48,6 +50,8 @@ class WarmProcessPoolTaskRunner(ProcessPoolTaskRunner):
         spawning = self._executor  # Prefect's pool: no process started yet
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["flows.preload"])
+        # The forkserver ends with this process (flows/preload.py): it is told which one.
+        os.environ[FORKSERVER_OWNER] = str(os.getpid())
         self._executor = ProcessPoolExecutor(
             max_workers=self._max_workers,
             mp_context=context,

@@ -171,6 +171,50 @@ def test_a_run_stopped_by_a_signal_leaves_no_process(site, tmp_path, sig):
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130), run.text("stderr")
 
 
+# Starts the run's process runner, waits until its forkserver exists (still importing what
+# flows/preload.py loads: Prefect, spaCy, the model), prints its pid, and dies by SIGKILL.
+_KILLED_WHILE_THE_FORKSERVER_IMPORTS = """
+import os, signal, time
+from multiprocessing import forkserver
+from flows.runners import WarmProcessPoolTaskRunner
+WarmProcessPoolTaskRunner(max_workers=1).__enter__()
+while not getattr(forkserver._forkserver, "_forkserver_pid", None):
+    time.sleep(0.01)
+print(forkserver._forkserver._forkserver_pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_forkserver_whose_run_is_killed_while_it_imports_ends_too():
+    # Read after its imports, the forkserver's parent was no longer the run (a soak failure):
+    # it watched the process that adopted it and outlived the run.
+    run = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WHILE_THE_FORKSERVER_IMPORTS],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    with run.stdout:  # not read to its end: a forkserver that lives on holds it open
+        pid = int(run.stdout.readline())
+    assert run.wait(timeout=120) == -signal.SIGKILL
+    deadline = time.monotonic() + 90  # its imports, then the watch: seconds on a busy machine
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.2)
+    alive = _running(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "the forkserver outlived the run that started it"
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
 def test_a_cycle_where_no_feed_answers_exits_non_zero_and_leads_with_it(site, tmp_path):
     feeds = [
         {"id": "gone", "name": "Gone Gazette", "url": site.url("/gone.xml")},
