@@ -139,11 +139,8 @@ class StanceReading:
                     cues |= self._cues(rules, child) & (set(_STRONG) | {"future"})
                 elif pos == 0 and child.dep_ == "relcl":
                     # "the talks that were supposed to start", "talks which are due to begin"
-                    cues |= self._cues(rules, child) & {"future"}
-                    if any(g.dep_ == "acomp" for g in child.children):
-                        for g in child.children:
-                            if g.dep_ == "acomp":
-                                cues |= self._cues(rules, g) & {"future"}
+                    for g in (child, *(g for g in child.children if g.dep_ == "acomp")):
+                        cues |= self._cues(rules, g) & {"future"}
                 elif child.dep_ == "det":
                     if "hypothetical" in self._cues(rules, child):
                         cues.add("hypothetical")  # "any future meeting"
