@@ -426,3 +426,59 @@ def test_text_analyser_lives_above_both_stages():
     code = "import sys, newsmon.entities; print('newsmon.developments' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _ids(result):
+    """Entity id per surface of each mention."""
+    return {s: m.entity.id for m in result.mentions for s in m.surfaces}
+
+
+def test_a_nationality_describing_an_organisation_is_no_mention_of_its_country(extractor):
+    text = (
+        "Dunmore Mills will sell grain to Norland, the Valeport Courier reported, in a deal "
+        "covered by the French export credit agency, Cofrel. France has sold wheat before."
+    )
+    (result,) = extractor.extract([text])
+    france = [m for m in result.mentions if m.entity.name == "France"]
+    assert len(france) == 1 and france[0].surfaces == {"France"}  # not "French ... agency"
+
+
+def test_state_abbreviations_are_the_state_only_where_a_state_stands(extractor):
+    texts = [
+        "TUSCALOOSA, Ala. - The University of Alabama said on Monday that Alabama will pay "
+        "for the new library, the Riverbend Gazette reported.",
+        "BRACKENFORD, W. Va. - A mine in Brackenford reopened on Tuesday, and a crew from "
+        "Morgantown, W. Va., joined the work.",
+    ]
+    tuscaloosa, brackenford = extractor.extract(texts)
+    ids = {m.entity.name: m.entity.id for m in tuscaloosa.mentions}
+    assert ids.keys() >= {"Alabama", "University of Alabama"}
+    assert ids["University of Alabama"] != ids["Alabama"]
+    state = next(m for m in tuscaloosa.mentions if m.entity.name == "Alabama")
+    assert state.entity.kind == "place" and state.surfaces == {"Ala.", "Alabama"}
+    found = names(brackenford)
+    assert found[("West Virginia", "place")] == 2
+    assert ("Brackenford", "place") in found  # the state vouches for the town
+
+
+def test_a_place_the_article_cues_as_a_team_is_an_organisation(extractor):
+    text = (
+        "MOBILE, Ala. - Harlan Voss was introduced as Alabama's coach on Thursday, the Gulf "
+        "Sentinel reported. Voss led Alabama to two titles before. Alabama beat Tennessee "
+        "last year, and Alabama fans hope for more."
+    )
+    (result,) = extractor.extract([text])
+    ids = _ids(result)
+    kinds = {s: m.entity.kind for m in result.mentions for s in m.surfaces}
+    assert kinds["Alabama"] == "organisation" and kinds["Ala."] == "place"
+    assert ids["Ala."] != ids["Alabama"]  # the state is not the team
+
+
+def test_kinds_from_the_noun_before_a_name(extractor):
+    texts = [
+        "Rebels shelled the town of Kelmar Deen on Sunday, the Dustway Herald reported.",
+        "The bridge was built in 1961 by the German company Dresden for the ministry.",
+    ]
+    town, company = map(names, extractor.extract(texts))
+    assert ("Kelmar Deen", "place") in town
+    assert company == {("Dresden", "organisation"): 1}  # a company named after a city

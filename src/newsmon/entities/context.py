@@ -15,8 +15,11 @@ from newsmon.entities.names import (
     LED_BY,
     NUMBER,
     ORG_HEADS,
+    ORG_NOUNS,
     PARTICLES,
     PLACE_NOUNS,
+    SETTLEMENT_NOUNS,
+    TEAM_CUES,
     TITLE_WORDS,
     country_code,
     fold,
@@ -185,8 +188,9 @@ def _title_case_line(line: str) -> bool:
 def names_a_place(ent) -> bool:
     """The words around a name make it a place.
 
-    It modifies a place noun ("a Harry Winston boutique", "the Kraft plant"), or it is a lone
-    word tagged an organisation after "in" or "near" ("in Woodburn"): where something happens.
+    It modifies a place noun ("a Harry Winston boutique", "the Kraft plant"), it follows "the
+    town of" ("the town of Tel Tamer"), or it is a lone word tagged an organisation after "in"
+    or "near" ("in Woodburn"): where something happens.
     """
     doc = ent.doc
     after = doc[ent.end] if ent.end < len(doc) else None
@@ -207,6 +211,13 @@ def names_a_place(ent) -> bool:
         and known_place(ent.text)
     ):
         return True  # "in Palmyra": a place the gazetteer knows, not a person
+    if (
+        ent.start > 1
+        and before.lower_ == "of"
+        and doc[ent.start - 2].is_lower
+        and doc[ent.start - 2].lower_ in SETTLEMENT_NOUNS
+    ):
+        return True  # "the town of Tel Tamer", "the port city of Tartus"
     possessive = ent[-1].lower_ in ("'s", "’s")  # "Sarah Palin's home" is hers, not a place
     return after is not None and after.is_lower and after.lower_ in PLACE_NOUNS and not possessive
 
@@ -349,3 +360,50 @@ def body_follows(doc, end: int) -> bool:
             or doc[end : end + 2].text.casefold() in COUNTRY_BODIES
         )
     )
+
+
+def describes_organisation(doc, end: int) -> bool:
+    """Lower-case words ending in an organisation's noun follow a nationality or a country
+    ("the French | export credit agency", "German | car maker Volkswagen"): the word before
+    describes that organisation and is no mention of the country. Not past a function word
+    or a verb's past form: "Ukraine agreed to ..." is the country acting."""
+    for token in doc[end : end + 4]:
+        if token.lower_ in ORG_NOUNS and token.is_lower:
+            return True
+        if token.text in ("-", "‑"):
+            continue  # "state-owned"
+        if not (token.is_lower and token.is_alpha) or token.is_stop or token.lower_.endswith("ed"):
+            return False
+    return False
+
+
+def plays_as_team(ent) -> bool:
+    """The words around a place's name make it a sports team: "Alabama's coach", "Saban led
+    Alabama", "Alabama hasn't won the league" (a cue each; the caller wants two)."""
+    doc = ent.doc
+    after = [t.lower_ for t in doc[ent.end : ent.end + 4]]
+    if after[:1] in (["'s"], ["’s"]):
+        return bool(after[1:2]) and after[1] in TEAM_CUES["after_possessive"]
+    if any(w in TEAM_CUES["after"] for w in after[:3]):
+        return True
+    return ent.start > 0 and doc[ent.start - 1].lower_ in TEAM_CUES["before"]
+
+
+def teams_by_cues(named: list[tuple], cued: Counter) -> list[tuple]:
+    """(span, name, kind) with a place that two of its mentions in the article cue as a sports
+    team (`cued`: folded name -> cued mentions) an organisation throughout: one sense per
+    article, the team ("Alabama" the Crimson Tide, not the state)."""
+    teams = {name for name, n in cued.items() if n >= 2}
+    if not teams:
+        return named
+    return [
+        (span, name, "organisation" if kind == "place" and fold(name) in teams else kind)
+        for span, name, kind in named
+    ]
+
+
+def named_organisation(ent) -> bool:
+    """A lower-case organisation's noun stands just before the name: "the German company
+    Züblin", "the credit agency Coface": the name is that organisation's."""
+    doc = ent.doc
+    return ent.start > 0 and doc[ent.start - 1].is_lower and doc[ent.start - 1].lower_ in ORG_NOUNS

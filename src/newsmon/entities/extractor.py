@@ -16,17 +16,21 @@ from newsmon.entities.context import (
     alias_fits,
     body_follows,
     context_span,
+    describes_organisation,
     free,
     headline_span,
     lower_case_trimmed,
     name_parts,
+    named_organisation,
     names_a_place,
     nickname,
     one_kind_per_name,
     person_of,
+    plays_as_team,
     repeats,
     stem,
     surname_of,
+    teams_by_cues,
     title_case,
     words_of,
 )
@@ -51,6 +55,7 @@ from newsmon.entities.names import (
     not_an_organisation,
     place_name,
     region,
+    state_of,
     without_legal_form,
 )
 
@@ -155,6 +160,7 @@ class EntityExtractor:
         layout = Layout.of(text)
         found += self._datelines(doc, layout, covered)
         common = {stem(w) for w in {w for w in words if w.islower()}}
+        cued: Counter = Counter()  # place names the words around cue as a sports team
         for piece in (p for e in doc.ents for p in layout.pieces(e)):
             ent = headline_span(context_span(piece, text), common, text)
             kind = LABEL_KIND.get(ent.label_) if ent else None
@@ -173,20 +179,31 @@ class EntityExtractor:
 
                 ent, kind = Span(doc, ent.start + 1, ent.end, label=ent.label_), "place"
             name = clean(ent.text)
-            if armed_group(name):
+            state = state_of(ent.text) if _after_town(ent) else None
+            if (kind == "country" or (kind == "place" and country_code(name))) and (
+                describes_organisation(doc, ent.end)
+            ):
+                continue  # "the French export credit agency" is not France
+            if state:
+                name, kind = state, "place"  # "Tuscaloosa, Ala.": the state of Alabama
+            elif armed_group(name):
                 kind = "organisation"  # "Daesh", "ISIL" tagged as places or nationalities
             elif kind in ("place", "person") and event_name(name):
                 kind = "organisation"  # "Manama Dialogue", "G-20 Interfaith Conference"
             elif kind in ("organisation", "person") and (place_name(name) or names_a_place(ent)):
                 kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
+            elif kind == "place" and named_organisation(ent) and not country_code(name):
+                kind = "organisation"  # "the German company Züblin"
             elif kind == "country" and name.isupper() and not country_code(name):
                 kind = "organisation"  # "ISIL" tagged as a nationality: a group's acronym
             elif kind == "person" and " " in name and known_place(name):
                 kind = "place"  # "Tal Afar", "Ayn Isa": two words the gazetteer knows
             elif kind == "person" and " " in name and name.split()[-1].casefold() in ORG_HEADS:
                 kind = "organisation"  # "Mahdi Army", "Labour Party"
+            if kind == "place" and not country_code(name) and plays_as_team(ent):
+                cued[fold(name)] += 1
             named.append((ent, name, kind))
-        named = one_kind_per_name(named)
+        named = teams_by_cues(one_kind_per_name(named), cued)
         surnames = {n.casefold() for _, n, k in named if k == "person" and " " not in n}
         named = [
             (e, n, "person" if k in ("organisation", "place") and surname_of(n, surnames) else k)
@@ -267,24 +284,30 @@ class EntityExtractor:
                         found.append((body_ref, body.start_char, body.text))
                 continue
             covered.update(range(start, end))
+            if ref.kind == "country" and describes_organisation(doc, end):
+                continue  # "the American export credit agency": not the country itself
             found.append((ref, span.start_char, span.text))
         return found
 
     def _datelines(self, doc, layout: Layout, covered: set[int]) -> list[tuple]:
         """The places of the article's datelines ("BAGHDAD, Iraq - ", "MIAMI - "): a known
-        place or country in capitals at the start of a line, before a dash."""
+        place or country in capitals at the start of a line, before a dash. A region that is
+        a country, a state or a state's abbreviation ("TUSCALOOSA, Ala.": Alabama) vouches for
+        the town before it, known to the gazetteer or not ("BUCKHANNON, W. Va.")."""
         out = []
         for dateline in layout.datelines:
+            state = None
+            if dateline.region:
+                surface = layout.text[slice(*dateline.region)]
+                state = state_of(surface) or (_title(surface) if region(_title(surface)) else None)
             for start, end in filter(None, (dateline.place, dateline.region)):
                 surface = layout.text[start:end]
-                name = string.capwords(surface.rstrip("."), " ")
-                name = "-".join(w[:1].upper() + w[1:] for w in name.split("-"))
+                name = state if (start, end) == dateline.region else _title(surface)
                 span = doc.char_span(start, end, alignment_mode="expand")
-                if span is None or covered & set(range(span.start, span.end)):
+                if not name or span is None or covered & set(range(span.start, span.end)):
+                    continue  # "TUSCALOOSA, Ala" with no dot: "Ala" is a town elsewhere
+                if not (state or known_place(name) or name.casefold() in self.watch):
                     continue
-                known = region(name) if (start, end) == dateline.region else known_place(name)
-                if not (known or name.casefold() in self.watch):
-                    continue  # "TUSCALOOSA, Ala.": "Ala" is a town elsewhere, not Alabama
                 ref = self._resolve(name, "place")
                 if ref is not None:
                     covered.update(range(span.start, span.end))
@@ -454,6 +477,18 @@ def roles(topics: list[Topic]) -> dict[str, str]:
 def article_text(title: str | None, text: str | None) -> str:
     """What the entity stage reads: the headline, then the text (offsets count from here)."""
     return "\n".join(part for part in (title, text) if part)
+
+
+def _after_town(ent) -> bool:
+    """`ent` follows a capitalised name and a comma: "Tuscaloosa, | Ala."."""
+    doc = ent.doc
+    return ent.start > 1 and doc[ent.start - 1].text == "," and doc[ent.start - 2].is_title
+
+
+def _title(surface: str) -> str:
+    """A dateline's word in capitals as a name: "WEST PALM BEACH" -> "West Palm Beach"."""
+    name = string.capwords(surface.rstrip("."), " ")
+    return "-".join(w[:1].upper() + w[1:] for w in name.split("-"))
 
 
 def _watch_ref(entity: WatchEntity) -> EntityRef:

