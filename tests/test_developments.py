@@ -672,3 +672,51 @@ def test_the_warehouse_keeps_the_day_a_proposal_schedules(demo_db):
             "WHERE kind = 'talks' AND stance = 'proposed' AND scheduled_for IS NOT NULL"
         ).fetchall()
     assert (date(2025, 5, 11), date(2025, 5, 15)) in rows
+
+
+# ----------------------------------------------------------------------------- actors (issue 22)
+
+
+def test_a_title_before_a_name_is_not_another_party(stage):
+    text = "British Prime Minister Keir Starmer met French President Emmanuel Macron in Paris."
+    (talks,) = found(stage, text, "talks")
+    assert names(talks.actors) == {"Keir Starmer", "Emmanuel Macron"}
+
+
+def test_the_other_subject_of_an_event_subject_is_not_its_actor(stage):
+    # The parser makes the place a second subject of "destroyed"; the strike is the doer.
+    (attack,) = found(stage, "Near Kherson, two strikes destroyed an ammunition depot.", "attack")
+    assert attack.stance == "occurred" and not attack.actors
+
+
+def test_the_one_accused_of_an_attack_is_its_actor(stage):
+    (attack,) = found(stage, "Lebanon accused Israel of shelling villages in the south.", "attack")
+    assert names(attack.actors) == {"Israel"}
+
+
+def test_who_claimed_responsibility_for_an_attack_is_its_actor(stage):
+    text = (
+        "The ministers condemned the bombing of a market in Kabul, for which the Taliban "
+        "claimed responsibility."
+    )
+    (attack,) = found(stage, text, "attack")
+    assert names(attack.actors) == {"Taliban"}
+
+
+def test_who_investigates_an_attack_is_not_its_actor(stage):
+    (attack,) = found(stage, "The FBI opened an investigation into the shooting.", "attack")
+    assert attack.stance == "occurred" and not attack.actors
+
+
+def test_talks_in_a_clause_setting_take_the_clause_parties(stage):
+    text = "Russia and Ukraine failed to agree to a ceasefire in their talks in Istanbul."
+    (talks,) = found(stage, text, "talks")
+    assert talks.stance == "occurred"
+    assert names(talks.actors) == {"Russia", "Ukraine"}
+
+
+def test_a_participle_describing_a_class_is_no_arrest(stage):
+    assert not found(stage, "He keeps a list of smugglers arrested in the region.", "arrest")
+    # Counted, determined or headline-style: particular arrests.
+    assert found(stage, "Police freed two men arrested in the raid.", "arrest")
+    assert found(stage, "Protesters arrested after clashes in the capital", "arrest")

@@ -28,7 +28,10 @@ How one sentence is read:
    candidate; an event in the complement of a threat is left to the `threat` kind.
 3. Actors are the entities in the subject (or `by` agent, or possessor) of the verb carrying the
    stance; recipients those in its objects and `to/with/on/against` phrases; bilateral events
-   that happened or were agreed take both sides as actors.
+   that happened or were agreed take both sides as actors. The title before a person's name is
+   not another party ("Italian Finance Minister X"); who is accused of an event ("accused Israel
+   of bombarding") or claimed it ("for which Daesh claimed responsibility") did it; an event that
+   is itself the subject of its verb takes no other subject as its doer.
 4. The quantity is the number attached to one of the kind's unit nouns in the trigger's phrase
    (or clause); the date is the explicit date attached to that chain, resolved against the
    article's date ("on Friday", "16 May"), else the article's date. An event that has not

@@ -69,13 +69,12 @@ class DetailReading:
         if stance_token.pos_ in ("NOUN", "PROPN") and not reported:
             # "Russia's offer", "the US proposal", "Ukraine's attack on its airfields"
             actors = _modifier_entities(stance_token, refs, seg, kind.targeted)
-        subject_is_event = (
-            stance_pos > 0
-            and chain[stance_pos - 1].dep_ == "nsubj"
-            and all(t.pos_ not in ("VERB", "AUX") for t in chain[: stance_pos - 1])
+        subject_is_event = _event_is_subject(chain, stance_pos) or (
+            reported and _event_is_subject(chain, chain.index(verb))
         )
         if subject_is_event:
-            # "Israeli strikes killed 70", "one strike destroyed a tank": the doer is the event's.
+            # "Israeli strikes killed 70", "near Sinjar, one strike destroyed a tank": the doer
+            # is the event's, not another word the parser made a subject of its verb.
             actors = _modifier_entities(cand.eff, refs, seg, kind.targeted)
         elif not actors and bare:
             for tok in chain[1:]:
@@ -85,14 +84,27 @@ class DetailReading:
                             actors += _entities_in(child, refs, seg, head_only=True)
                     break
         elif not actors and verb is not None:
-            actors = _subject_entities(verb, refs, seg)
+            # "Syria accused Israel of bombarding ...": the one accused did it.
+            actors = self._accused(verb, refs, seg) or _subject_entities(verb, refs, seg)
+        if not actors and cand.eff.pos_ in ("NOUN", "PROPN"):
+            # "the attack, for which Daesh claimed responsibility"
+            actors = _claimants(cand.eff, refs, seg)
         if subject_is_event:
             bare = True  # no speaker fallback either
         if not actors and verb is None and kind.bilateral:
-            # "agreed on a framework during talks in Geneva": the clause's parties met.
+            # "agreed on a framework during talks in Geneva", "failed to agree to a ceasefire in
+            # their talks", "reported progress in negotiations": the clause's parties met.
             setting = chain[-1].head
-            if setting.dep_ == "prep" and _inside(setting.head, seg) and _is_clause(setting.head):
-                actors = _subject_entities(setting.head, refs, seg)
+            if setting.dep_ == "prep" and _inside(setting.head, seg):
+                owner = setting.head
+                while (
+                    not _is_clause(owner)
+                    and owner.dep_ in ("pobj", "prep", "dobj")
+                    and _inside(owner.head, seg)
+                ):
+                    owner = owner.head
+                if _is_clause(owner):
+                    actors = _subject_entities(owner, refs, seg)
         if not actors and not bare and stance not in ("occurred", "denied"):
             # "Russia says any settlement must recognise ...": the speaker is the actor (of a
             # position; of what happened, the speaker is only the source).
@@ -145,6 +157,23 @@ class DetailReading:
             recipients += partners
         recipients = [r for r in _unique(recipients) if r not in actors]
         return actors, recipients
+
+    def _accused(self, verb, refs, seg) -> list[EntityRef]:
+        """Who an accusation names as doing the event: "accused Israel of bombarding"."""
+        prep = verb.head
+        if (
+            verb.dep_ != "pcomp"
+            or prep.lower_ not in ("of", "for", "over")
+            or any(c.dep_ in ("nsubj", "nsubjpass") for c in verb.children)
+            or not _inside(prep.head, seg)
+            or prep.head.lemma_.lower() not in self.accusing
+        ):
+            return []
+        out = []
+        for child in prep.head.children:
+            if child.dep_ in ("dobj", "nsubjpass"):
+                out += _entities_in(child, refs, seg, head_only=True)
+        return out
 
     def _place(self, cand, chain, stance_pos, refs, recipients, seg) -> str | None:
         for tok in chain[: stance_pos + 1] + [cand.head]:
@@ -335,6 +364,31 @@ class DetailReading:
             if found is None or (not below, pos) < found[0]:
                 found = ((not below, pos), ahead)
         return found[1] if found else None
+
+
+def _event_is_subject(chain, pos: int) -> bool:
+    """Whether the event itself (a noun phrase, below chain[pos]) is the subject of chain[pos]."""
+    return (
+        pos > 0
+        and chain[pos - 1].dep_ == "nsubj"
+        and all(t.pos_ not in ("VERB", "AUX") for t in chain[: pos - 1])
+    )
+
+
+# Verbs of "claimed responsibility" in a clause describing an event: its doer is their subject.
+_CLAIMING = frozenset(["claim", "take", "assume", "admit", "accept"])
+
+
+def _claimants(event, refs, seg) -> list[EntityRef]:
+    """Who claimed an event: "the attack, for which Daesh claimed responsibility"."""
+    for clause in event.children:
+        if (
+            clause.dep_ in ("relcl", "acl")
+            and clause.lemma_.lower() in _CLAIMING
+            and any(c.lemma_.lower() == "responsibility" for c in clause.children)
+        ):
+            return _subject_entities(clause, refs, seg, inherit=False)
+    return []
 
 
 def _year_like(tok) -> bool:

@@ -30,6 +30,8 @@ _NP_CORE = {
     "quantmod",
 }
 _SUBJECTS = {"nsubj", "csubj", "expl"}
+# Modifiers of a person's name that make up their title ("Italian Finance Minister X").
+_TITLE_DEPS = {"compound", "amod", "nmod", "flat"}
 _OBJECT_PREPS = {"to", "with", "on", "against", "at", "for", "toward", "towards", "into", "over"}
 _TARGET_ONLY_PREPS = {"at"}  # "fired drones at Ukraine"; elsewhere "at" is a place
 _PLACE_PREPS = {"in", "at", "near", "inside", "outside", "across", "around", "off"}
@@ -300,6 +302,35 @@ def _described(tok) -> bool:
     return any(c.dep_ in ("relcl", "acl") for c in tok.children)
 
 
+def _generic_participle(tok) -> bool:
+    """A participle that describes a class, not an event: "a binder of drug dealers arrested in
+    the state", "calling for all people detained to be expelled" (but "two men arrested",
+    "the protesters detained on Sunday", the headline "Protesters arrested after clashes")."""
+    if tok.dep_ == "conj" and tok.tag_ == "VBN" and tok.head.i != tok.i:
+        return _generic_participle(tok.head)  # "people arrested or detained"
+    if tok.dep_ != "acl" or tok.tag_ != "VBN":
+        return False
+    noun = tok.head
+    if noun.tag_ not in ("NNS", "NNPS") or noun.dep_ not in ("pobj", "dobj"):
+        return False
+    for c in noun.children:
+        if c.dep_ in ("nummod", "poss", "quantmod") or c.lower_ in _COUNTED:
+            return False
+        if c.dep_ in ("det", "predet") and c.lower_ not in ("all", "any", "every"):
+            return False
+    counter = noun.head.head if noun.head.lower_ == "of" else None
+    if counter is not None and (counter.like_num or counter.lemma_.lower() in _COUNTED):
+        return False  # "dozens of protesters arrested"
+    return not any(t.ent_type_ in ("DATE", "TIME") or t.like_num for t in tok.subtree)
+
+
+# Words that count a plural noun, making its members particular: "several protesters arrested".
+_COUNTED = frozenset(
+    ["several", "many", "some", "few", "dozen", "dozens", "hundred", "hundreds", "thousand"]
+    + ["thousands", "scores", "number", "most", "both", "other", "these", "those"]
+)
+
+
 def _existential(tok) -> bool:
     """'There was no ceasefire'."""
     return any(c.dep_ == "expl" for c in tok.children)
@@ -417,7 +448,12 @@ def _entities_in(tok, refs, seg, head_only: bool = False) -> list[EntityRef]:
             stack.extend(named)
             stack.extend(c for c in cur.children if c.dep_ == "conj" and not _is_clause(c))
             continue
+        person = refs[cur.i] if cur.i in refs and refs[cur.i].kind == "person" else None
         for child in cur.children:
+            if person is not None and child.dep_ in _TITLE_DEPS and refs.get(child.i) != person:
+                # "British Prime Minister Theresa May", "House Speaker Nancy Pelosi": the words
+                # before a person's name are their title, not other parties.
+                continue
             if child.dep_ in _NP_CORE or (child.dep_ == "conj" and not _is_clause(child)):
                 stack.append(child)
             elif (

@@ -58,6 +58,11 @@ from newsmon.errors import ConfigError, NewsmonError
 
 log = logging.getLogger(__name__)
 
+# Nouns of looking into something: "opened an investigation into the attack".
+_INQUIRIES = frozenset(
+    ["investigation", "inquiry", "enquiry", "probe", "review", "examination", "study"]
+)
+
 
 class DevelopmentExtractor(StanceReading, DetailReading):
     """Finds developments in parsed documents, by the rules of a taxonomy file."""
@@ -557,6 +562,19 @@ class DevelopmentExtractor(StanceReading, DetailReading):
             ):
                 # "an investigation into an attack", "the result of a protest", "a review of
                 # their detention": a particular event is referred to; an indefinite one is not.
+                stop = "setting" if _definite(eff, {}) or _described(eff) else "topic"
+                break
+            if (
+                cur is eff
+                and cur.dep_ == "pobj"
+                and head.lower_ in ("into", "about")
+                and head.head.pos_ == "VERB"
+                and any(
+                    c.dep_ == "dobj" and c.lemma_.lower() in _INQUIRIES for c in head.head.children
+                )
+            ):
+                # "took over the investigation into the shooting", the parser hanging "into"
+                # from the verb: the event is what is looked into, not what the verb does.
                 stop = "setting" if _definite(eff, {}) or _described(eff) else "topic"
                 break
             if (

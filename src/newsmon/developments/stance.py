@@ -11,6 +11,7 @@ from newsmon.developments.grammar import (
     _complement_path,
     _definite,
     _existential,
+    _generic_participle,
     _negated,
     _presupposed,
     _reported_future,
@@ -46,6 +47,8 @@ class StanceReading:
         generic = False  # "any ceasefire": no particular event
         irrealis = False  # "a possible future ceasefire"
         eff = chain[0]
+        if _generic_participle(eff):
+            return None  # "a list of drug dealers arrested in the state": a class, not an event
         if (
             eff.tag_ == "VBG"
             and eff.dep_ in ("csubj", "csubjpass")
