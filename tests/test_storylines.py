@@ -176,3 +176,52 @@ def test_stories_without_a_stored_centroid_are_linked_from_their_articles_terms(
         ).fetchone()[0]
     assert linked > 0 and unlinked == 0
     assert rounds == 1  # the two Istanbul rounds still in one storyline
+
+
+def test_an_actor_the_entity_stage_missed_is_found_in_the_words():
+    # The follow-up names the lender in its text, but the entity stage did not mark it: the
+    # storyline's actor among the event's words counts as shared, and the link says so.
+    index = StorylineIndex()
+    breach = {"brakmoor": 1.0, "breach": 0.9, "data": 0.7, "customer": 0.6, "hacker": 0.5}
+    index.link(_event("breach", 0, breach, {"organisation:Brakmoor": 1.0, "place:Dunmere": 0.4}))
+    later = index.link(
+        _event(
+            "fine",
+            20,
+            {"brakmoor": 1.0, "fine": 0.9, "regulator": 0.8, "breach": 0.6, "data": 0.3},
+            {"person:Ida Venn": 1.0},
+        )
+    )
+    assert later.storyline_id == "breach"
+    assert later.shared.startswith("entities: Brakmoor")
+    # a name that the other event's words do not hold is no shared actor
+    other = index.link(
+        _event("other", 21, {"fine": 1.0, "regulator": 0.9, "bank": 0.7}, {"person:Ola Strand": 1})
+    )
+    assert other.shared == "opened"
+
+
+def test_a_shared_city_links_only_with_much_shared_vocabulary():
+    # No person or organisation in common: the city and the happening's own words link the
+    # attack and the inquiry into it weeks later; the city alone does not link a rate rise.
+    attack = {"gunman": 1.0, "concert": 0.9, "shoot": 0.9, "kill": 0.8, "festival": 0.6}
+    index = StorylineIndex()
+    index.link(_event("attack", 0, attack, {"place:Harrowgate": 1.0, "person:Tam Orr": 0.6}))
+    inquiry = index.link(
+        _event(
+            "inquiry",
+            30,
+            {"gunman": 1.0, "shoot": 0.8, "concert": 0.7, "inquiry": 0.9, "motive": 0.6},
+            {"place:Harrowgate": 1.0, "organisation:Coastal Police": 0.5},
+        )
+    )
+    assert inquiry.storyline_id == "attack" and "Harrowgate" in inquiry.shared
+    rates = index.link(
+        _event(
+            "rates",
+            31,
+            {"rate": 1.0, "mortgage": 0.9, "lender": 0.7, "festival": 0.2},
+            {"place:Harrowgate": 1.0, "organisation:Harrowgate Mutual": 0.6},
+        )
+    )
+    assert rates.shared == "opened"

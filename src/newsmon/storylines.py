@@ -23,8 +23,11 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import duckdb
+
+from newsmon.stories import features
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ class StorylineSettings:
     word_weight: float = 0.5  # the score: word_weight * words + (1 - word_weight) * entities
     min_words: float = 0.05  # both cosines must reach these: one kind of overlap is not enough
     min_actors: float = 0.10  # people and organisations: shared places alone do not link
+    place_words: float = 0.30  # ...unless the words meet this well too (one shooting's city)
+    named_in_words: bool = True  # an entity of one side named in the other's words is shared
     terms: int = 40  # a profile keeps its most weighted terms
     entities: int = 20  # and entities
 
@@ -74,6 +79,7 @@ class _Storyline:
     entities: Vector = field(default_factory=dict)
     last_at: datetime | None = None
     size: int = 0  # events
+    norm: float = 0.0  # of `words`, kept with them
 
 
 def mention_weight(count: int, first_offset: int | None) -> float:
@@ -105,6 +111,9 @@ class StorylineIndex:
     def __init__(self, settings: StorylineSettings | None = None):
         self.settings = settings or StorylineSettings()
         self.storylines: dict[str, _Storyline] = {}
+        # term -> the storylines whose words hold it: a new event is scored only against
+        # the storylines it shares words with (the word cosine must reach min_words anyway)
+        self._postings: dict[str, list[_Storyline]] = {}
 
     def add_existing(
         self,
@@ -115,35 +124,67 @@ class StorylineIndex:
         size: int,
     ) -> None:
         """A storyline stored by an earlier run."""
-        self.storylines[storyline_id] = _Storyline(
-            storyline_id, dict(words), dict(entities), last_at, size
-        )
+        storyline = _Storyline(storyline_id, {}, dict(entities), last_at, size)
+        self.storylines[storyline_id] = storyline
+        self._learn_words(storyline, words)
+
+    def _learn_words(self, storyline: _Storyline, words: Mapping[str, float]) -> None:
+        for term, weight in words.items():
+            if term not in storyline.words:
+                storyline.words[term] = 0.0
+                self._postings.setdefault(term, []).append(storyline)
+            storyline.words[term] += weight
+        storyline.norm = math.sqrt(sum(v * v for v in storyline.words.values()))
 
     def _open(self, storyline: _Storyline, when: datetime | None) -> bool:
         if when is None or storyline.last_at is None:
             return True
         return when - storyline.last_at <= timedelta(days=self.settings.window_days)
 
-    def score(self, profile: StoryProfile, storyline: _Storyline) -> tuple[float, float, float]:
-        """(score, word cosine, actor cosine) of an event against a storyline.
+    def score(
+        self, profile: StoryProfile, storyline: _Storyline, words: float | None = None
+    ) -> tuple[float, float, float]:
+        """(score, word cosine, actor cosine) of an event against a storyline (`words`: the
+        word cosine when the caller has it).
 
         The score weighs the words and every entity; the actor cosine counts people and
         organisations only: two events that share only places (a city's snowfall record
         and its utility's billing error) are not one storyline.
         """
-        words = cosine(profile.words, storyline.words)
-        entities = cosine(profile.entities, storyline.entities)
-        actors = cosine(_actors(profile.entities), _actors(storyline.entities))
-        shared = _countries(profile.entities) & _countries(storyline.entities)
+        s = self.settings
+        if words is None:
+            words = cosine(profile.words, storyline.words)
+        mine, theirs = self._entities(profile, storyline, words)
+        entities = cosine(mine, theirs)
+        actors = cosine(_actors(mine), _actors(theirs))
+        shared = _countries(mine) & _countries(theirs)
         if len(shared) >= 2:
             # Two countries in both (Russia and Ukraine) are parties, not a setting: a pair
             # is as specific as a person, where one country alone ("Turkey") is not.
-            actors = max(
-                actors,
-                cosine(_actors(profile.entities, shared), _actors(storyline.entities, shared)),
-            )
-        w = self.settings.word_weight
+            actors = max(actors, cosine(_actors(mine, shared), _actors(theirs, shared)))
+        if words >= s.place_words and _places(mine) & _places(theirs):
+            # A shared city with much shared vocabulary is one happening's setting (the
+            # shooting in a city and the inquiry into it), where a city alone is not.
+            actors = max(actors, s.min_actors)
+        w = s.word_weight
         return w * words + (1 - w) * entities, words, actors
+
+    def _entities(
+        self, profile: StoryProfile, storyline: _Storyline, words: float
+    ) -> tuple[Vector, Vector]:
+        """The entities of an event and of a storyline, as compared.
+
+        The entity stage misses names ("Equifax" found in one report, not in the next): an
+        entity of one side whose every word is among the other side's terms counts as named
+        there too. Only for pairs whose words already meet, so the cost stays low.
+        """
+        mine, theirs = profile.entities, storyline.entities
+        if self.settings.named_in_words and words >= self.settings.min_words:
+            mine, theirs = (
+                _with_named(mine, theirs, profile.words),
+                _with_named(theirs, mine, storyline.words),
+            )
+        return mine, theirs
 
     def link(self, profile: StoryProfile) -> Link:
         """Put an event in the best open storyline, or open one; the storyline learns it."""
@@ -154,10 +195,15 @@ class StorylineIndex:
             profile.story_id, profile.first_at, profile.last_at, words, entities, profile.size
         )
         best: tuple[float, str] | None = None
-        for storyline in self.storylines.values():
-            if not self._open(storyline, profile.first_at):
+        dots: dict[_Storyline, float] = {}
+        for term, weight in words.items():  # the word cosines, through the postings
+            for storyline in self._postings.get(term, ()):
+                dots[storyline] = dots.get(storyline, 0.0) + weight * storyline.words[term]
+        for storyline, dot in dots.items():
+            cos = dot / storyline.norm if storyline.norm else 0.0
+            if cos < s.min_words or not self._open(storyline, profile.first_at):
                 continue
-            total, w, e = self.score(event, storyline)
+            total, w, e = self.score(event, storyline, cos)
             passes = total >= s.threshold and w >= s.min_words and e >= s.min_actors
             if passes and (best is None or (total, storyline.storyline_id) > best):
                 best = (total, storyline.storyline_id)
@@ -166,8 +212,14 @@ class StorylineIndex:
             link = Link(profile.story_id, profile.story_id, 1.0, "opened")
         else:
             storyline = self.storylines[best[1]]
-            link = Link(profile.story_id, best[1], round(best[0], 3), _shared(event, storyline))
-        _add(storyline.words, words)
+            mine, theirs = self._entities(event, storyline, s.min_words)
+            link = Link(
+                profile.story_id,
+                best[1],
+                round(best[0], 3),
+                _shared(mine, theirs, event.words, storyline.words),
+            )
+        self._learn_words(storyline, words)
         _add(storyline.entities, entities)
         storyline.size += 1
         when = profile.last_at or profile.first_at
@@ -188,12 +240,42 @@ def _countries(entities: Mapping[str, float]) -> set[str]:
     return {k for k in entities if k.startswith("country:")}
 
 
+def _places(entities: Mapping[str, float]) -> set[str]:
+    return {k for k in entities if k.startswith("place:")}
+
+
+@lru_cache(maxsize=65536)
+def name_terms(entity: str) -> frozenset[str]:
+    """The term keys of an entity's name, as the story stage keys words ("person:Mara
+    Quell" -> {"mara", "quell"}): a name and its words in a text meet."""
+    return frozenset(features(None, entity.split(":", 1)[-1]))
+
+
+def _with_named(entities: Vector, other: Mapping[str, float], words: Mapping[str, float]) -> Vector:
+    """`entities` and the entities of `other` that `words` name (all of a name's terms are
+    among them), weighted as the weakest of those terms, on the scale of `entities`."""
+    words_norm = math.sqrt(sum(v * v for v in words.values()))
+    if not words_norm:
+        return entities
+    scale = (math.sqrt(sum(v * v for v in entities.values())) or 1.0) / words_norm
+    out = None
+    for name in other.keys() - entities.keys():
+        terms = name_terms(name)
+        if terms and all(t in words for t in terms):
+            if out is None:
+                out = dict(entities)
+            out[name] = min(words[t] for t in terms) * scale
+    return entities if out is None else out
+
+
 def _add(total: Vector, part: Mapping[str, float]) -> None:
     for k, v in part.items():
         total[k] = total.get(k, 0.0) + v
 
 
-def _shared(event: StoryProfile, storyline: _Storyline, top: int = 4) -> str:
+def _shared(
+    entities: Vector, their_entities: Vector, words: Vector, their_words: Vector, top: int = 4
+) -> str:
     """What an event shares with a storyline, strongest first: 'entities: ...; words: ...'."""
 
     def strongest(a: Vector, b: Vector) -> list[str]:
@@ -201,10 +283,10 @@ def _shared(event: StoryProfile, storyline: _Storyline, top: int = 4) -> str:
         return [k for _, k in common[:top]]
 
     parts = []
-    if names := strongest(event.entities, storyline.entities):
+    if names := strongest(entities, their_entities):
         parts.append("entities: " + ", ".join(n.split(":", 1)[-1] for n in names))
-    if words := strongest(event.words, storyline.words):
-        parts.append("words: " + ", ".join(words))
+    if terms := strongest(words, their_words):
+        parts.append("words: " + ", ".join(terms))
     return "; ".join(parts)
 
 
