@@ -85,3 +85,9 @@ def test_the_cli_searches_articles_and_reads_the_analysts_views_on_the_snapshot(
         "AND list_contains(actors, 'Russia')"
     )
     assert int(named[1]) > 0
+    # the demo's article updated in place, its diff stored by the 2.0 loader (migration 0017)
+    changed = cli("SELECT count(*), sum(len(sentences_added)) > 0 FROM article_changes")
+    assert changed[1] == "1,true"
+    assert cli("SELECT len(article_sentences('One.  Two! Three'))")[1] == "3"
+    disputed = cli("SELECT count(DISTINCT outlet) FROM disputed_quantities")
+    assert int(disputed[1]) > 1

@@ -174,6 +174,22 @@ def test_developments_named_gives_names_story_and_outlet_without_joins(demo):
 
 
 @pytest.mark.slow
+def test_developments_stored_before_0018_get_their_names_from_the_migration(demo_db, tmp_path):
+    db = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_db, db)
+    named = "SELECT development_id, actors, recipients FROM developments_named WHERE topic = '*'"
+    with warehouse.connect(db) as con:
+        loaded = sorted(con.execute(named).fetchall())
+        con.execute("ALTER TABLE developments DROP COLUMN actor_names")
+        con.execute("ALTER TABLE developments DROP COLUMN recipient_names")
+        con.execute("DELETE FROM schema_migrations WHERE version = 18")
+        assert warehouse.migrate(con) == ["0018_development_names.sql"]
+        migrated = sorted(con.execute(named).fetchall())
+    assert sum(1 for _, actors, _ in loaded if actors) >= 10
+    assert migrated == loaded
+
+
+@pytest.mark.slow
 def test_first_reported_orders_outlets_and_marks_copies(demo):
     rows = demo.execute(
         "SELECT level, story_id, kind, stance, rank, outlet, first_report, first_outlet, behind, "
@@ -272,6 +288,36 @@ def test_article_changes_gives_headlines_and_sentences_before_and_after(tmp_path
             "f",
         ),
     ]
+
+
+def test_revisions_stored_before_0017_get_their_diff_from_the_migration(tmp_path):
+    texts = [
+        "Delegates met. No deal yet. Talks go on.",
+        "Delegates  met. A swap was agreed. Talks go on.",
+        "Delegates met. A swap was agreed. Talks go on. Both sides confirmed it.",
+    ]
+    versions = [article("a", text=t, entry_hash=f"e{k}") for k, t in enumerate(texts)]
+    diff = (
+        "SELECT from_revision, sentences_added, sentences_removed FROM article_changes ORDER BY 1"
+    )
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.load_cycle(con, run("r1"), [status()], versions[:1])
+        warehouse.load_cycle(con, run("r2", 17), [status()], [], updates=versions[1:2])
+        warehouse.load_cycle(con, run("r3", 18), [status()], [], updates=versions[2:])
+        loaded = con.execute(diff).fetchall()
+        # the warehouse as it was before 0017: the diff was not stored
+        con.execute("ALTER TABLE article_revisions DROP COLUMN sentences_added")
+        con.execute("ALTER TABLE article_revisions DROP COLUMN sentences_removed")
+        con.execute("DROP MACRO sentences_not_in")
+        con.execute("DROP MACRO article_sentences")
+        con.execute("DELETE FROM schema_migrations WHERE version = 17")
+        assert warehouse.migrate(con) == ["0017_revision_sentences.sql"]
+        migrated = con.execute(diff).fetchall()
+    assert loaded == [
+        (1, ["A swap was agreed."], ["No deal yet."]),  # white space aside, "Delegates met."
+        (2, ["Both sides confirmed it."], []),
+    ]
+    assert migrated == loaded
 
 
 @pytest.mark.slow

@@ -1,26 +1,8 @@
 -- Every development with everything an analyst reads beside it, no joins needed: its story
--- and storyline, the names of its actors and recipients, the article it was read in, with
--- URL and outlet. One row per development per topic of its article, and once under '*'
+-- and storyline, the names of its actors and recipients (stored with it, migration 0018),
+-- the article it was read in, with URL and outlet. One row per development per topic of its article, and once under '*'
 -- (all developments): narrow with WHERE topic = '...', or topic = '*' for each once.
 CREATE OR REPLACE VIEW developments_named AS
-WITH roles AS (  -- actor and recipient ids with their place in the list
-    SELECT development_id, 'actor' AS role, unnest(actor_ids) AS entity_id,
-           generate_subscripts(actor_ids, 1) AS position
-    FROM developments
-    UNION ALL
-    SELECT development_id, 'recipient', unnest(recipient_ids),
-           generate_subscripts(recipient_ids, 1)
-    FROM developments
-),
-names AS (
-    SELECT
-        r.development_id,
-        list(e.name ORDER BY r.position) FILTER (WHERE r.role = 'actor') AS actors,
-        list(e.name ORDER BY r.position) FILTER (WHERE r.role = 'recipient') AS recipients
-    FROM roles AS r
-    JOIN entities AS e USING (entity_id)
-    GROUP BY r.development_id
-)
 SELECT
     s.topic,
     d.development_id,
@@ -32,8 +14,8 @@ SELECT
     coalesce(a.published_at, a.fetched_at) AS reported_at,
     d.kind,
     d.stance,
-    coalesce(n.actors, []) AS actors,
-    coalesce(n.recipients, []) AS recipients,
+    d.actor_names AS actors,
+    d.recipient_names AS recipients,
     d.quantity,
     d.unit,
     d.place,
@@ -53,7 +35,6 @@ SELECT
 FROM developments AS d
 JOIN articles AS a USING (article_id)
 JOIN article_scopes AS s USING (article_id)
-LEFT JOIN names AS n USING (development_id)
 LEFT JOIN feeds AS f ON f.feed_id = a.feed_id
 LEFT JOIN stories AS st ON st.story_id = coalesce(a.story_id, a.duplicate_of, a.article_id)
 LEFT JOIN storylines AS sl ON sl.storyline_id = st.storyline_id;

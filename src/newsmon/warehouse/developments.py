@@ -36,6 +36,41 @@ _DEVELOPMENT_SCHEMA = pa.schema(
 )
 
 
+def _names(developments: str) -> str:
+    """A query of the names of the actors and recipients of these developments, in order."""
+    return f"""
+        SELECT
+            r.development_id,
+            list(e.name ORDER BY r.position) FILTER (WHERE r.role = 'actor') AS actors,
+            list(e.name ORDER BY r.position) FILTER (WHERE r.role = 'recipient') AS recipients
+        FROM (
+            SELECT development_id, 'actor' AS role, unnest(actor_ids) AS entity_id,
+                   generate_subscripts(actor_ids, 1) AS position
+            FROM {developments}
+            UNION ALL
+            SELECT development_id, 'recipient', unnest(recipient_ids),
+                   generate_subscripts(recipient_ids, 1)
+            FROM {developments}
+        ) AS r
+        JOIN entities AS e USING (entity_id)
+        GROUP BY r.development_id
+    """
+
+
+def name_actors(con: duckdb.DuckDBPyConnection) -> int:
+    """Store the names of the actors and recipients of developments written without them
+    (rows inserted by other means than the loader, such as a benchmark's); returns how many."""
+    missing = "(SELECT * FROM developments WHERE actor_names IS NULL OR recipient_names IS NULL)"
+    return con.execute(
+        f"""
+        UPDATE developments AS d SET
+            actor_names = coalesce(n.actors, []), recipient_names = coalesce(n.recipients, [])
+        FROM {missing} AS m LEFT JOIN ({_names(missing)}) AS n USING (development_id)
+        WHERE m.development_id = d.development_id
+        """
+    ).fetchone()[0]
+
+
 def _store_developments(
     con: duckdb.DuckDBPyConnection,
     found: dict[str, ArticleEntities],
@@ -72,7 +107,16 @@ def _store_developments(
         return
     con.register("new_developments", pa.Table.from_pylist(rows, schema=_DEVELOPMENT_SCHEMA))
     try:
-        con.execute("INSERT OR IGNORE INTO developments BY NAME SELECT * FROM new_developments")
+        # with the names of their actors and recipients (migration 0018), which never change
+        con.execute(
+            f"""
+            INSERT OR IGNORE INTO developments BY NAME
+            SELECT d.*, coalesce(n.actors, []) AS actor_names,
+                   coalesce(n.recipients, []) AS recipient_names
+            FROM new_developments AS d LEFT JOIN ({_names("new_developments")}) AS n
+            USING (development_id)
+            """
+        )
     finally:
         con.unregister("new_developments")
 

@@ -207,14 +207,20 @@ def load_cycle(
 def _revise(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     con.execute(
         """
-        INSERT INTO article_revisions
+        INSERT INTO article_revisions (article_id, revision, title, summary, url, text,
+                                       text_source, replaced_at, developments,
+                                       sentences_added, sentences_removed)
         SELECT a.article_id, a.revision, a.title, a.summary, a.url, a.text, a.text_source, ?,
             -- read before this cycle's entities replace them: what the replaced text said
             coalesce((
                 SELECT list({'kind': d.kind, 'stance': d.stance, 'sentence': d.sentence}
                             ORDER BY d.start_offset, d.kind, d.stance)
                 FROM developments AS d WHERE d.article_id = a.article_id
-            ), [])
+            ), []),
+            -- the update's diff, computed once here rather than by every query of
+            -- `article_changes` (macros of migration 0017)
+            sentences_not_in(article_sentences(u.text), article_sentences(a.text)),
+            sentences_not_in(article_sentences(a.text), article_sentences(u.text))
         FROM articles AS a JOIN updated_articles AS u USING (article_id)
         """,
         [run.started_at],
