@@ -68,23 +68,13 @@ def _storyline(con: duckdb.DuckDBPyConnection, storyline_id: str | None) -> str:
 
 def _evidence(con: duckdb.DuckDBPyConnection, development_ids: list[str]):
     """The best sentence, the actors named most, the largest quantity of the developments."""
-    # The alert's developments first, then their actors' names by an equi-join on the
-    # unnested ids (a join on list_contains compared every development with every entity).
     rows = con.execute(
         """
-        WITH d AS (
-            SELECT * FROM developments WHERE development_id IN (SELECT unnest(?::VARCHAR[]))
-        ),
-        named AS (
-            SELECT r.development_id, list(e.name ORDER BY e.name) AS actors
-            FROM (SELECT DISTINCT development_id, unnest(actor_ids) AS entity_id FROM d) AS r
-            JOIN entities AS e USING (entity_id)
-            GROUP BY r.development_id
-        )
-        SELECT d.sentence, d.confidence, d.quantity, d.unit, n.actors
-        FROM d
+        SELECT d.sentence, d.confidence, d.quantity, d.unit,
+               list_sort(list_distinct(d.actor_names)) AS actors  -- stored names (0018)
+        FROM developments AS d
         JOIN articles AS a USING (article_id)
-        LEFT JOIN named AS n USING (development_id)
+        WHERE d.development_id IN (SELECT unnest(?::VARCHAR[]))
         ORDER BY d.confidence DESC NULLS LAST, coalesce(a.published_at, a.fetched_at),
                  d.development_id
         """,
