@@ -391,6 +391,8 @@ def test_one_alert_per_development_retried_until_the_receiver_is_back(
         assert len(webhook.received) == 1 and len(mailbox.messages) == 1  # nothing twice
         sent = webhook.received[0]
         assert sent["title"].startswith("newsmon: prisoner exchange agreed")
+        named = sent["title"].split(": by ")[1].split(", 40 prisoners")[0]
+        assert sorted(named.split(", ")) == ["Armenia", "Azerbaijan"]  # their stored names
         assert "Copperfield Post" in sent["message"]  # the retry sends the latest outlets
 
         # a third cycle with nothing new sends nothing
