@@ -37,6 +37,7 @@ exchange as occurred. Speed: documents per second over the demo corpus, as run a
 parse of every text (the former way).
 
     .venv/bin/python bench/eval_developments.py [--split dev|test|both] [--errors] [--json PATH]
+        [--batch NAME]  (only the real sentences of one labelling batch; nothing else, no JSON)
 """
 
 from __future__ import annotations
@@ -330,6 +331,7 @@ def load_real(labels: Path = REAL_LABELS, shared: Path = SHARED) -> list[dict]:
                 "published": day,
                 "developments": item["devs"],
                 **({"split": item["split"]} if item.get("split") else {}),
+                **({"batch": item["batch"]} if item.get("batch") else {}),
             }
         )
     return out
@@ -807,11 +809,40 @@ def speed(extractor, entities, repeat: int = 3) -> dict:
     return figures
 
 
+def _batch_only(extractor, entities, args) -> dict:
+    """The real sentences of one labelling batch, dev and test (test as totals only)."""
+    real = [it for it in load_real() if it.get("batch") == args.batch]
+    results: dict = {}
+    for split in ("dev", "test"):
+        chosen = [it for it in real if real_split(it) == split]
+        if args.split not in (split, "both") or not chosen:
+            continue
+        errors = [] if args.errors and split == "dev" else None
+        figures = evaluate_real(extractor, entities, chosen, errors)
+        if split == "dev":
+            print_real(f"dev, batch {args.batch}", figures)
+        else:  # held out: totals only
+            print(
+                f"\n== real sentences, test, batch {args.batch}: {figures['sentences']} sentences;"
+                f" precision {figures['precision']:.3f}, recall {figures['recall']:.3f}"
+                f" ({figures['tp']} right, {figures['fp']} false, {figures['fn']} missed),"
+                f" stance {figures['stance_accuracy']:.3f}, actor {figures['actor_right']:.3f}"
+            )
+        results[f"real_{split}"] = figures
+        for e in errors or []:
+            print("   ", *e)
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
     parser.add_argument("--errors", action="store_true", help="list the errors of the dev split")
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--batch",
+        help="evaluate only the real sentences of this labelling batch (their `batch` field)",
+    )
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument(
@@ -823,6 +854,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     extractor, entities = build()
     taxonomy = load_taxonomy()
+    if args.batch:
+        return _batch_only(extractor, entities, args)
     items = load_labelled()
     print(f"taxonomy: {', '.join(k.label for k in taxonomy.kinds)}")
     results: dict = {"labelled": str(LABELLED.relative_to(ROOT))}

@@ -41,7 +41,9 @@ How one sentence is read:
 One development per kind per sentence is kept: the best-supported reading.
 
 The stage in its steps: `taxonomy` (the kinds, triggers and cues of `taxonomy.yaml`, compiled),
-`sentence_filter` (which sentences to parse), `reading` (one sentence: candidates and their
+`sentence_filter` (which sentences to parse), `senses` (a trigger used in another sense: a
+mishap, a figure of speech, an offence in a charge, a private meeting, a sports round),
+`reading` (one sentence: candidates and their
 clause chains - the `DevelopmentExtractor`, with its two readers `stance` and `details`: roles,
 place, quantity, dates), `model` (what it returns), and under them `grammar` (clauses, negation,
 noun phrases and their entities) and `numbers` (counts, sums and dates).

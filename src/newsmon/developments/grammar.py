@@ -390,6 +390,8 @@ def _has_context(tokens, words, refs, cand, own_span: bool = True) -> bool:
         t.lower_ for t in tokens if t.i not in span
     }
     text = " " + " ".join(t.lower_ for t in tokens if t.i not in span) + " "
+    # The tokenizer splits "hit-and-run" at its hyphens: a hyphenated word is matched joined too.
+    joined = text.replace(" - ", "-")
     for word in words:
         if word == "@number":
             if any(t.like_num and t.i not in span for t in tokens):
@@ -401,7 +403,7 @@ def _has_context(tokens, words, refs, cand, own_span: bool = True) -> bool:
                 if ref is not None and (wanted == "entity" or ref.kind == wanted):
                     return True
         elif " " in word or "-" in word:
-            if f" {word} " in text:
+            if f" {word} " in text or f" {word} " in joined:
                 return True
         elif word in lemmas:
             return True

@@ -38,6 +38,7 @@ from newsmon.developments.grammar import (
     _word_is,
 )
 from newsmon.developments.model import Development, _Candidate, _day
+from newsmon.developments.senses import other_sense
 from newsmon.developments.sentence_filter import _SENTENCE_BATCH, _sentence_doc, _SentenceFilter
 from newsmon.developments.stance import StanceReading
 from newsmon.developments.taxonomy import (
@@ -310,7 +311,7 @@ class DevelopmentExtractor(StanceReading, DetailReading):
         cand.eff = eff
         kind = cand.rules.kind
         trigger = cand.trigger
-        if not self._plain_word(cand, seg, refs):
+        if not self._plain_word(cand, seg, refs) or other_sense(cand, seg, refs):
             return False
         if trigger.heads is not None and not _headed(
             eff, trigger.heads, seg, trigger.heads_as_subject
