@@ -26,6 +26,7 @@ STORIES_JSON = ["--json", "bench/results/stories.json"]  # one size: the same fi
 SCRIPTS = [
     ("bench_polling.py", [], ["--smoke"], "polling"),
     ("bench_dedup.py", [], ["--smoke"], "dedup"),
+    ("bench_storylines.py", [], ["--smoke"], "storylines"),  # after dedup: reads its total
     ("bench_views.py", [], ["--smoke"], "views"),
     ("bench_load.py", [], ["--smoke"], "load"),
     ("bench_pipeline.py", ["--dask"], ["--smoke"], "pipeline"),
@@ -63,6 +64,16 @@ def headline(stem: str | None, smoke: bool) -> list[tuple[str, str]]:
                 ),
                 ("peak Python MiB", f"{data['python_peak_mib']}"),
             ]
+        if stem == "storylines":
+            rows = [
+                (
+                    f"storylines of a batch of {data['batch']:,} vs {data['stored']:,}: s",
+                    f"{data['storylines_seconds']}",
+                )
+            ]
+            if "total_seconds" in data:
+                rows.append(("dedup + events + storylines: s", f"{data['total_seconds']}"))
+            return rows
         if stem == "views":
             slowest = max(data["timings"].items(), key=lambda kv: kv[1]["median_ms"])
             return [(f"slowest view ({slowest[0]}): median ms", f"{slowest[1]['median_ms']}")]

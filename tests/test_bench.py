@@ -17,7 +17,12 @@ from .conftest import ROOT
     [
         ("bench_polling.py", [], ["second cycle <= 10 s: PASS", "flow 2"]),
         ("bench_dedup.py", [], ["assigned to stories in <= 2 s: PASS"]),
-        ("bench_views.py", [], ["goal every view <= 300 ms: PASS", "trend refresh"]),
+        ("bench_storylines.py", [], ["assign storylines"]),
+        (
+            "bench_views.py",
+            [],
+            ["goal every view <= 300 ms: PASS", "trend refresh", "goal every analyst view"],
+        ),
         ("bench_load.py", [], ["rows/s", "same ids: True"]),
         (
             "bench_pipeline.py",

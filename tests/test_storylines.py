@@ -225,3 +225,49 @@ def test_a_shared_city_links_only_with_much_shared_vocabulary():
         )
     )
     assert rates.shared == "opened"
+
+
+class _Exhaustive(StorylineIndex):
+    """The reference: every storyline sharing a word is scored (no sparse product)."""
+
+    def _candidates(self, words):
+        out = []
+        for storyline in self.storylines.values():
+            dot, hit = 0.0, False
+            for term, weight in words.items():
+                if term in storyline.words:
+                    dot += weight * storyline.words[term]
+                    hit = True
+            if hit:
+                out.append((storyline, dot / storyline.norm if storyline.norm else 0.0))
+        return out
+
+
+def test_the_sparse_product_links_what_exhaustive_scoring_links():
+    # A generated stream of 600 events from 120 situations (shared words, actors, a few
+    # common countries): the matrix is rebuilt several times along the way, and every link
+    # (storyline, score, reason) is the exhaustive scoring's.
+    import random
+
+    rng = random.Random(5)
+    vocab = [f"w{i}" for i in range(3000)]
+    countries = [f"country:Land{i}" for i in range(8)]
+    situations = [
+        (
+            rng.sample(vocab, 15),
+            {f"person:P{rng.randrange(300)} Q": 1.0, rng.choice(countries): 0.5},
+        )
+        for _ in range(120)
+    ]
+    fast, slow = StorylineIndex(), _Exhaustive()
+    links = []
+    for n in range(600):
+        words, actors = rng.choice(situations)
+        event_words = {w: rng.random() for w in rng.sample(words, 8) + rng.sample(vocab[:200], 6)}
+        entities = {k: v * rng.random() for k, v in actors.items() if rng.random() < 0.8}
+        event = _event(f"e{n:04d}", n // 20, event_words, entities)
+        a, b = fast.link(event), slow.link(event)
+        assert a == b
+        links.append(a)
+    joined = sum(link.shared != "opened" for link in links)
+    assert 100 < joined < 590  # the set exercises both outcomes

@@ -111,9 +111,14 @@ class StorylineIndex:
     def __init__(self, settings: StorylineSettings | None = None):
         self.settings = settings or StorylineSettings()
         self.storylines: dict[str, _Storyline] = {}
-        # term -> the storylines whose words hold it: a new event is scored only against
-        # the storylines it shares words with (the word cosine must reach min_words anyway)
-        self._postings: dict[str, list[_Storyline]] = {}
+        # The word cosines of an event with every storyline in one sparse product: the
+        # storylines' words as rows of a matrix, built when many are not in it yet; the
+        # storylines opened or changed since are scored in Python (`_fresh`).
+        self._rows: list[_Storyline] = []
+        self._matrix = None  # scipy.sparse CSR, one row per storyline in `_rows`
+        self._columns: dict[str, int] = {}  # term -> column
+        self._norms = None  # numpy array of the rows' norms
+        self._fresh: set[_Storyline] = set()  # not in the matrix, or changed since
 
     def add_existing(
         self,
@@ -130,11 +135,64 @@ class StorylineIndex:
 
     def _learn_words(self, storyline: _Storyline, words: Mapping[str, float]) -> None:
         for term, weight in words.items():
-            if term not in storyline.words:
-                storyline.words[term] = 0.0
-                self._postings.setdefault(term, []).append(storyline)
-            storyline.words[term] += weight
+            storyline.words[term] = storyline.words.get(term, 0.0) + weight
         storyline.norm = math.sqrt(sum(v * v for v in storyline.words.values()))
+        self._fresh.add(storyline)
+
+    def _index(self) -> None:
+        """Put every storyline's words in the matrix (when enough are outside it)."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        self._rows = list(self.storylines.values())
+        columns: dict[str, int] = {}
+        indptr, indices, data = [0], [], []
+        for storyline in self._rows:
+            for term, weight in storyline.words.items():
+                indices.append(columns.setdefault(term, len(columns)))
+                data.append(weight)
+            indptr.append(len(indices))
+        self._columns = columns
+        self._matrix = csr_matrix(
+            (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(len(self._rows), max(len(columns), 1)),
+        )
+        self._norms = np.array([s.norm for s in self._rows], dtype=np.float64)
+        self._fresh = set()
+
+    def _candidates(self, words: Vector) -> list[tuple[_Storyline, float]]:
+        """The storylines whose word cosine with `words` reaches min_words, with the cosine
+        computed exactly as a sum over the event's terms in order (the sparse product only
+        chooses them, with a margin for its rounding)."""
+        import numpy as np
+
+        if len(self._fresh) > max(64, len(self.storylines) // 8):
+            self._index()
+        chosen: list[_Storyline] = list(self._fresh)
+        if self._matrix is not None and self._rows:
+            cols = [(self._columns[t], w) for t, w in words.items() if t in self._columns]
+            if cols:
+                vec = np.zeros(self._matrix.shape[1])
+                for c, w in cols:
+                    vec[c] = w
+                dots = self._matrix @ vec
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    cos = np.where(self._norms > 0, dots / self._norms, 0.0)
+                for i in np.flatnonzero(cos >= self.settings.min_words - 1e-9):
+                    storyline = self._rows[i]
+                    if storyline not in self._fresh:
+                        chosen.append(storyline)
+        out = []
+        for storyline in chosen:
+            dot, hit = 0.0, False
+            for term, weight in words.items():
+                value = storyline.words.get(term)
+                if value is not None:
+                    dot += weight * value
+                    hit = True
+            if hit:
+                out.append((storyline, dot / storyline.norm if storyline.norm else 0.0))
+        return out
 
     def _open(self, storyline: _Storyline, when: datetime | None) -> bool:
         if when is None or storyline.last_at is None:
@@ -195,12 +253,7 @@ class StorylineIndex:
             profile.story_id, profile.first_at, profile.last_at, words, entities, profile.size
         )
         best: tuple[float, str] | None = None
-        dots: dict[_Storyline, float] = {}
-        for term, weight in words.items():  # the word cosines, through the postings
-            for storyline in self._postings.get(term, ()):
-                dots[storyline] = dots.get(storyline, 0.0) + weight * storyline.words[term]
-        for storyline, dot in dots.items():
-            cos = dot / storyline.norm if storyline.norm else 0.0
+        for storyline, cos in self._candidates(words):
             if cos < s.min_words or not self._open(storyline, profile.first_at):
                 continue
             total, w, e = self.score(event, storyline, cos)
@@ -334,13 +387,17 @@ def assign(
                 )
         links = [index.link(p) for p in ordered]
         opened = sum(link.shared == "opened" for link in links)
-        con.executemany(
-            "INSERT OR REPLACE INTO storyline_links VALUES (?, ?, ?, ?)",
+        _insert(
+            con,
+            "storyline_links",
+            _LINK_COLUMNS,
             [(x.story_id, x.storyline_id, x.score, x.shared) for x in links],
         )
         changed = {x.storyline_id for x in links}
-        con.executemany(
-            "INSERT OR REPLACE INTO storyline_vectors VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _insert(
+            con,
+            "storyline_vectors",
+            _VECTOR_COLUMNS,
             [_vector_row(index.storylines[s]) for s in sorted(changed)],
         )
     _refresh(con, ids)
@@ -383,6 +440,50 @@ def link_all(con: duckdb.DuckDBPyConnection, settings: StorylineSettings, batch:
             con.execute("ROLLBACK")
             raise
     return opened
+
+
+_LINK_COLUMNS = (
+    ("story_id", "string"),
+    ("storyline_id", "string"),
+    ("score", "float64"),
+    ("shared", "string"),
+)
+_VECTOR_COLUMNS = (
+    ("storyline_id", "string"),
+    ("last_at", "timestamp"),
+    ("size", "int64"),
+    ("terms", "strings"),
+    ("weights", "floats"),
+    ("entities", "strings"),
+    ("entity_weights", "floats"),
+)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple, rows: list[tuple]) -> None:
+    """INSERT OR REPLACE the rows in one statement (executemany costs milliseconds a row)."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "float64": pa.float64(),
+        "int64": pa.int64(),
+        "timestamp": pa.timestamp("us"),
+        "strings": pa.list_(pa.string()),
+        "floats": pa.list_(pa.float64()),
+    }
+    data = pa.table(
+        {
+            name: pa.array([r[i] for r in rows], type=types[kind])
+            for i, (name, kind) in enumerate(columns)
+        }
+    )
+    view = f"_storylines_{table}"
+    con.register(view, data)
+    try:
+        names = ", ".join(name for name, _ in columns)
+        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
+    finally:
+        con.unregister(view)
 
 
 def _vector_row(storyline: _Storyline) -> tuple:
