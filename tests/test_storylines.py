@@ -271,3 +271,20 @@ def test_the_sparse_product_links_what_exhaustive_scoring_links():
         links.append(a)
     joined = sum(link.shared != "opened" for link in links)
     assert 100 < joined < 590  # the set exercises both outcomes
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    ("name", "floor"),
+    [("40er", 0.88), ("google_news", 0.78)],  # measured 0.900 (dev), 0.800 (test)
+)
+def test_giveme5w1h_storyline_floor(name, floor):
+    from bench.eval_storylines import evaluate
+
+    from .conftest import shared_data
+
+    shared_data("giveme5w1h", name, "data")
+    figures = evaluate(name, StorylineSettings(), {})["storylines"]
+    assert figures["pair_f1"] >= floor, figures
+    assert figures["pair_p"] == 1.0, figures  # no storyline mixes two labelled stories
