@@ -482,3 +482,91 @@ def test_kinds_from_the_noun_before_a_name(extractor):
     town, company = map(names, extractor.extract(texts))
     assert ("Kelmar Deen", "place") in town
     assert company == {("Dresden", "organisation"): 1}  # a company named after a city
+
+
+def _lone(extractor, texts):
+    return [names(r) for r in extractor.extract(texts)]
+
+
+def test_a_lone_surname_after_a_title_or_an_honorific_is_a_person(extractor):
+    # No full name anywhere in the article: the title vouches for the surname.
+    texts = [
+        "Mr. Varlentin vowed to respond forcefully to the attack on the port.",
+        "Secretary Haldane raised these concerns in a call with his counterpart.",
+        "Mr Osei is convinced it is a win-win situation for the workers.",  # Osei untagged
+        # A sentence that reads as a title-case line: the title confirms the name.
+        "The Premier and President Valdeson met on 3 March for the Summit at Corvale.",
+        "Turnout was low across the region on Sunday.",  # a lone "person" with no cue
+    ]
+    found = _lone(extractor, texts)
+    assert found[:3] == [
+        {("Varlentin", "person"): 1},
+        {("Haldane", "person"): 1},
+        {("Osei", "person"): 1},
+    ]
+    assert ("Valdeson", "person") in found[3]
+    assert found[4] == {}
+
+
+def test_a_lone_surname_saying_something_is_a_person(extractor):
+    texts = [
+        "Talks resumed on Monday. Kowalczyk said the two sides were still far apart on the border.",
+        '"We feel the difference," says Rashida, as she empties her bag of onions.',
+    ]
+    assert _lone(extractor, texts) == [{("Kowalczyk", "person"): 1}, {("Rashida", "person"): 1}]
+
+
+def test_a_lone_surname_with_an_age_is_a_person(extractor):
+    texts = ["Police said Castellano, 37, fired at the officers before fleeing."]
+    assert _lone(extractor, texts) == [{("Castellano", "person"): 1}]
+
+
+def test_a_vouched_surname_still_joins_the_full_name_of_its_article(extractor):
+    text = (
+        "Hamid Okoro met the envoys in Oslo on Monday. Mr. Okoro said the talks went well, "
+        "and President Okoro will travel to Bergen next week."
+    )
+    (result,) = extractor.extract([text])
+    assert names(result) == {
+        ("Hamid Okoro", "person"): 3,
+        ("Oslo", "place"): 1,
+        ("Bergen", "place"): 1,
+    }
+
+
+def test_armed_groups_are_found_whatever_the_recogniser_tags_them(extractor):
+    # The small model tags "ISIL" as a number, a nationality or nothing; "ISIL tactical
+    # unit" is still ISIL (unlike "the French export credit agency", which is not France).
+    texts = [
+        "On Monday, an ISIL gang leader in the city was struck and killed.",
+        "The coalition aims to defeat ISIL in the north, officials said.",
+        "Two strikes engaged an ISIL tactical unit near the river, and ISIL fighters fled.",
+        "Volunteers in the isil valley planted trees.",  # not written as the name is
+    ]
+    found = [names(r) for r in extractor.extract(texts)]
+    assert found[0] == {("ISIL", "organisation"): 1}
+    assert found[1] == {("ISIL", "organisation"): 1}
+    assert found[2] == {("ISIL", "organisation"): 2}
+    assert ("isil", "organisation") not in found[3] and ("ISIL", "organisation") not in found[3]
+
+
+def test_a_town_tagged_as_a_nationality_is_a_place(extractor):
+    texts = [
+        "Aircraft are inflicting the worst bombardment seen yet on Aleppo and other towns.",
+        "Sunnis and Kurds marched together on Friday.",  # peoples stay out
+    ]
+    town, peoples = map(names, extractor.extract(texts))
+    assert town == {("Aleppo", "place"): 1}
+    assert peoples == {}
+
+
+def test_an_acronym_defined_in_brackets_is_its_name_wherever_it_stands(extractor):
+    text = (
+        "Officials of the Hartland Recovery Trust Fund (HRTF) said on Monday that our HRTF "
+        "contribution will help many. Jane Smith (JS) said hello."
+    )
+    (result,) = extractor.extract([text])
+    assert names(result) == {
+        ("Hartland Recovery Trust Fund", "organisation"): 3,
+        ("Jane Smith", "person"): 1,
+    }

@@ -12,6 +12,7 @@ from newsmon.entities.names import (
     CONNECTORS,
     COUNTRY_BODIES,
     FACILITIES,
+    HONORIFICS,
     LED_BY,
     NUMBER,
     ORG_HEADS,
@@ -19,8 +20,11 @@ from newsmon.entities.names import (
     PARTICLES,
     PLACE_NOUNS,
     SETTLEMENT_NOUNS,
+    SPEECH_FILLERS,
+    SPEECH_VERBS,
     TEAM_CUES,
     TITLE_WORDS,
+    acronym_of,
     country_code,
     fold,
     known_place,
@@ -407,3 +411,99 @@ def named_organisation(ent) -> bool:
     Züblin", "the credit agency Coface": the name is that organisation's."""
     doc = ent.doc
     return ent.start > 0 and doc[ent.start - 1].is_lower and doc[ent.start - 1].lower_ in ORG_NOUNS
+
+
+def titled(ent) -> bool:
+    """A capitalised title or honorific stands before a lone name: "President Hollande",
+    "Mr. Obama" (inside the recogniser's span or just before it)."""
+    before = [ent.doc[ent.start - 1]] if ent.start else []
+    return any(
+        token.text[:1].isupper() and token.lower_.rstrip(".") in TITLE_WORDS
+        for token in before + list(ent[:-1])
+    )
+
+
+def person_cue(ent) -> bool:
+    """The words around a lone name tagged a person vouch that it is one, though the article
+    never gives the full name.
+
+    * A title or an honorific stands before it: "President Hollande", "Mr. Obama".
+    * It is the subject of a verb of saying, perhaps after an auxiliary or an adverb
+      ("Hollande said", "Obama has also said"), or follows one at the end of an attribution
+      ("...," says Manal.).
+    * An age follows it between commas: "Hiller, 43, then shot...".
+    """
+    if titled(ent):
+        return True
+    doc = ent.doc
+    before = doc[ent.start - 1] if ent.start else None
+    i = ent.end
+    while i < len(doc) and i < ent.end + 3 and doc[i].lower_ in SPEECH_FILLERS:
+        i += 1
+    if i < len(doc) and doc[i].lower_ in SPEECH_VERBS:
+        return True
+    if (
+        before is not None
+        and before.lower_ in SPEECH_VERBS
+        and (ent.end == len(doc) or doc[ent.end].is_punct)
+    ):
+        return True
+    after = [t.text for t in doc[ent.end : ent.end + 3]]
+    return (
+        len(after) == 3
+        and after[0] == ","
+        and after[1].isdigit()
+        and len(after[1]) <= 3
+        and after[2] in (",", ";", ")")
+    )
+
+
+def honorific_names(doc, words: list[str], covered: set[int]):
+    """Spans of capitalised words after an honorific that the recogniser left untagged:
+    "Mr Alzoubi", "Dr. Ana Ruiz" (a title after it is not a name: "Mr President")."""
+    from spacy.tokens import Span
+
+    lower = {w for w in words if w.islower()}
+    for i, word in enumerate(words[:-1]):
+        if word not in HONORIFICS:
+            continue
+        end = i + 1
+        while (
+            end < len(words)
+            and end not in covered
+            and doc[end].ent_iob_ == "O"
+            and words[end][:1].isupper()
+            and words[end].isalpha()
+            and words[end].casefold() not in lower
+            and words[end].casefold() not in TITLE_WORDS
+        ):
+            end += 1
+        if end > i + 1:
+            yield Span(doc, i + 1, end, label="PERSON")
+
+
+def demonym_like(name: str) -> bool:
+    """A word that reads as a people or a direction, not a place: "Sunnis", "Kurdish",
+    "Western" (the recogniser tags them NORP, as it does a town's name now and then)."""
+    word = name.casefold()
+    return " " in word or word.endswith(("s", "an", "ese", "ish", "ic", "ern", "ist", "i"))
+
+
+def defined_acronyms(doc, words: list[str], covered: set[int], found: list[tuple]) -> list[tuple]:
+    """Untagged uses of an acronym the article defines: in brackets just after a found name
+    whose initials it is ("the Corvale Relief Fund (CRF)"), there and wherever it stands
+    again, it is that name's entity (not a person's: "John Smith (JS)" is no definition)."""
+    ends = {offset + len(surface): ref for ref, offset, surface in found if ref.kind != "person"}
+    defined: dict[str, EntityRef] = {}
+    for i in range(2, len(words) - 1):
+        if words[i - 1] == "(" and words[i + 1] == ")":
+            last = doc[i - 2]
+            ref = ends.get(last.idx + len(last.text))
+            if ref is not None and acronym_of(words[i], ref.name):
+                defined.setdefault(words[i], ref)
+    out = []
+    for i, word in enumerate(words):
+        if word in defined and i not in covered:
+            covered.add(i)
+            out.append((defined[word], doc[i].idx, word))
+    return out

@@ -16,15 +16,19 @@ from newsmon.entities.context import (
     alias_fits,
     body_follows,
     context_span,
+    defined_acronyms,
+    demonym_like,
     describes_organisation,
     free,
     headline_span,
+    honorific_names,
     lower_case_trimmed,
     name_parts,
     named_organisation,
     names_a_place,
     nickname,
     one_kind_per_name,
+    person_cue,
     person_of,
     plays_as_team,
     repeats,
@@ -32,12 +36,14 @@ from newsmon.entities.context import (
     surname_of,
     teams_by_cues,
     title_case,
+    titled,
     words_of,
 )
 from newsmon.entities.layout import Layout
 from newsmon.entities.merge import first_words, merge_short_forms, one_kind_per_batch
 from newsmon.entities.model import ArticleEntities, EntityRef, Mention, load_model, ner_pass
 from newsmon.entities.names import (
+    ARMED_GROUPS,
     CONNECTORS,
     COUNTRY_BODIES,
     NUMBER,
@@ -129,6 +135,9 @@ class EntityExtractor:
         for topic in topics:
             if topic.keywords:
                 self.keywords.add(topic.id, list(self.nlp.tokenizer.pipe(topic.keywords)))
+        # Armed groups by name, tagged or not ("ISIL" as a number, a product or nothing).
+        self.groups = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.groups.add("GROUP", list(self.nlp.tokenizer.pipe(sorted(ARMED_GROUPS))))
         self._fuzzy: dict[str, list[str]] = {}
         for alias, ref in self.watch.items():
             self._fuzzy.setdefault(ref.kind, []).append(alias)
@@ -161,7 +170,10 @@ class EntityExtractor:
         found += self._datelines(doc, layout, covered)
         common = {stem(w) for w in {w for w in words if w.islower()}}
         cued: Counter = Counter()  # place names the words around cue as a sports team
-        for piece in (p for e in doc.ents for p in layout.pieces(e)):
+        spans = itertools.chain(
+            (p for e in doc.ents for p in layout.pieces(e)), honorific_names(doc, words, covered)
+        )
+        for piece in spans:
             ent = headline_span(context_span(piece, text), common, text)
             kind = LABEL_KIND.get(ent.label_) if ent else None
             if kind is None or covered & set(range(ent.start, ent.end)):
@@ -180,8 +192,10 @@ class EntityExtractor:
                 ent, kind = Span(doc, ent.start + 1, ent.end, label=ent.label_), "place"
             name = clean(ent.text)
             state = state_of(ent.text) if _after_town(ent) else None
-            if (kind == "country" or (kind == "place" and country_code(name))) and (
-                describes_organisation(doc, ent.end)
+            if (
+                kind in ("country", "place")
+                and country_code(name)
+                and (describes_organisation(doc, ent.end))
             ):
                 continue  # "the French export credit agency" is not France
             if state:
@@ -194,6 +208,14 @@ class EntityExtractor:
                 kind = "place"  # "Promises Treatment Center", "Betty Ford Center", "Mt Cook"
             elif kind == "place" and named_organisation(ent) and not country_code(name):
                 kind = "organisation"  # "the German company Züblin"
+            elif (
+                kind == "country"
+                and not name.isupper()
+                and not country_code(name)
+                and not demonym_like(name)
+                and known_place(name)
+            ):
+                kind = "place"  # "Aleppo" tagged as a nationality
             elif kind == "country" and name.isupper() and not country_code(name):
                 kind = "organisation"  # "ISIL" tagged as a nationality: a group's acronym
             elif kind == "person" and " " in name and known_place(name):
@@ -203,6 +225,7 @@ class EntityExtractor:
             if kind == "place" and not country_code(name) and plays_as_team(ent):
                 cued[fold(name)] += 1
             named.append((ent, name, kind))
+        named += self._armed_groups(doc, named, covered)
         named = teams_by_cues(one_kind_per_name(named), cued)
         surnames = {n.casefold() for _, n, k in named if k == "person" and " " not in n}
         named = [
@@ -242,7 +265,8 @@ class EntityExtractor:
             if ref is None:
                 ref = heads.get(name.casefold())  # "Heathrow": Heathrow Airport
             if ref is None and kind == "person":
-                ref = self._resolve(name, "person", lone=lone_counts[name.casefold()] < 2)
+                lone = lone_counts[name.casefold()] < 2 and not person_cue(ent)
+                ref = self._resolve(name, "person", lone=lone)
             elif ref is None:
                 ref = self._resolve(name, kind)
             if ref is not None:
@@ -250,6 +274,7 @@ class EntityExtractor:
                 found.append((ref, ent.start_char, ent.text))
         found += self._plural_names(doc, words, text, covered)
         found += repeats(doc, words, covered, found)
+        found += defined_acronyms(doc, words, covered, found)
         found, joined = merge_short_forms(found)
         mentions: dict[EntityRef, Mention] = {}
         for ref, offset, surface in sorted(found, key=lambda f: f[1]):
@@ -288,6 +313,20 @@ class EntityExtractor:
                 continue  # "the American export credit agency": not the country itself
             found.append((ref, span.start_char, span.text))
         return found
+
+    def _armed_groups(self, doc, named: list[tuple], covered: set[int]) -> list[tuple]:
+        """(span, name, "organisation") of the armed groups the recogniser left out: the small
+        model tags "ISIL" as a number, a product or nothing, sentence by sentence. Capitalised
+        as a name is ("Taliban", not "taliban"), outside the names already found."""
+        taken = set(covered).union(*(range(e.start, e.end) for e, _, _ in named))
+        out = []
+        for _, start, end in self.groups(doc):
+            span = doc[start:end]
+            if taken & set(range(start, end)) or not span[0].text[:1].isupper():
+                continue
+            taken.update(range(start, end))
+            out.append((span, clean(span.text), "organisation"))
+        return out
 
     def _datelines(self, doc, layout: Layout, covered: set[int]) -> list[tuple]:
         """The places of the article's datelines ("BAGHDAD, Iraq - ", "MIAMI - "): a known
@@ -349,6 +388,10 @@ class EntityExtractor:
             or (kind == "person" and len(words) > 1 and layout.in_running_text(words[-1]))
             # "Walter Frankenstein, Who Hid...": a person's name of no common word.
             or (kind == "person" and len(words) > 1 and not self._any_common(words))
+            # "President Hollande": a title before a name of no common word ("Minister Begins").
+            or (
+                kind == "person" and len(words) == 1 and titled(ent) and not self._any_common(words)
+            )
             or name.casefold() in self.watch
             or (kind == "place" and known_place(name))
         ):

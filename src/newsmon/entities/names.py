@@ -52,6 +52,11 @@ TEAM_CUES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in _TABLES["tea
 
 # Single words of titles ("president", "minister"): around a name, not part of it.
 TITLE_WORDS = frozenset(w.strip(".") for t in _TABLES["titles"] for w in t.split()) - {"of"}
+# "Hollande said", "says Manal.": a lone surname tagged a person, vouched for as one.
+SPEECH_VERBS = frozenset(_TABLES["speech_verbs"])
+SPEECH_FILLERS = frozenset(_TABLES["speech_fillers"])
+# Words only a surname follows ("Mr Alzoubi"), written as here.
+HONORIFICS = frozenset(_TABLES["honorifics"])
 SPACE = re.compile(r"\s+")
 # A word that is a number, a score or a date ("2011", "20-13"); "76ers" and "117th" are names.
 NUMBER = re.compile(r"[\W\d_]*\d[\W\d_]*")
