@@ -288,3 +288,17 @@ def test_giveme5w1h_storyline_floor(name, floor):
     figures = evaluate(name, StorylineSettings(), {})["storylines"]
     assert figures["pair_f1"] >= floor, figures
     assert figures["pair_p"] == 1.0, figures  # no storyline mixes two labelled stories
+
+
+def test_a_story_id_with_no_stored_story_links_nothing_and_fails_nothing(tmp_path):
+    # A soak run found a batch whose story ids had no `stories` row by the time storylines
+    # were assigned: no profile, no link, and the empty insert must not fail the load (it
+    # raised on executemany, and the staged batch then failed every later run).
+    from newsmon import storylines, warehouse
+
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        con.execute("BEGIN TRANSACTION")
+        opened = storylines.assign(con, {"no-such-story"}, StorylineSettings())
+        con.execute("COMMIT")
+        links = con.execute("SELECT count(*) FROM storyline_links").fetchone()[0]
+    assert (opened, links) == (0, 0)
