@@ -119,3 +119,44 @@ def test_a_staged_batch_already_loaded_is_removed_not_loaded_again(tmp_path):
             "r1",
             "r2",
         ]
+
+
+def test_a_staged_batch_that_cannot_be_loaded_is_set_aside_and_the_others_load(tmp_path, caplog):
+    from datetime import datetime
+
+    from newsmon import pipeline
+    from newsmon.config import parse_sources
+
+    db = tmp_path / "w.duckdb"
+    sources = parse_sources("feeds:\n  - {id: f, name: F, url: 'https://f.example/'}\n")
+    broken = staging.write(
+        db, staging.Batch(warehouse.RunRecord("r1", datetime(2025, 5, 16)), [], [], [], {})
+    )
+    (broken / "articles.parquet").write_bytes(b"not parquet: the disk filled while staging")
+    staging.write(
+        db, staging.Batch(warehouse.RunRecord("r2", datetime(2025, 5, 17)), [], [], [], {})
+    )
+    this = staging.Batch(warehouse.RunRecord("r3", datetime(2025, 5, 18)), [], [], [], {})
+    outcome, _ = pipeline.load_or_stage(db, this, sources, 0)
+    # the batch after it and this run's load; the broken one is kept aside with its error
+    assert outcome == "loaded" and staging.pending(db) == []
+    (aside,) = staging.set_aside_batches(db)
+    assert aside.name == broken.name and (aside / "run.json").exists()
+    assert "ArrowInvalid" in (aside / "error.txt").read_text()
+    assert "could not be loaded" in caplog.text and broken.name in caplog.text
+    with duckdb.connect(str(db), read_only=True) as con:
+        runs = sorted(r for (r,) in con.execute("SELECT run_id FROM runs").fetchall())
+    assert runs == ["r2", "r3"]
+    # repaired and moved back, it loads with the next run
+    good = staging.write(
+        tmp_path / "elsewhere.duckdb",
+        staging.Batch(warehouse.RunRecord("r1", datetime(2025, 5, 16)), [], [], [], {}),
+    )
+    (aside / "articles.parquet").write_bytes((good / "articles.parquet").read_bytes())
+    aside.rename(staging.staging_dir(db) / aside.name)
+    later = staging.Batch(warehouse.RunRecord("r4", datetime(2025, 5, 19)), [], [], [], {})
+    assert pipeline.load_or_stage(db, later, sources, 0)[0] == "loaded"
+    assert staging.pending(db) == [] and staging.set_aside_batches(db) == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        runs = sorted(r for (r,) in con.execute("SELECT run_id FROM runs").fetchall())
+    assert runs == ["r1", "r2", "r3", "r4"]

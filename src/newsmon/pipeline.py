@@ -230,8 +230,19 @@ def load_or_stage(
         with warehouse.connect(db, wait=wait) as con:
             staged = staging.pending(db)
             for folder in staged:
-                earlier = staging.read(folder)
-                load_batch(con, earlier, sources)
+                try:
+                    earlier = staging.read(folder)
+                    load_batch(con, earlier, sources)
+                except Exception as exc:  # noqa: BLE001 - any error of this batch, not the run's
+                    # One batch that cannot be loaded must not stop every later run: it is
+                    # kept aside with its error (load_cycle rolled its transaction back).
+                    aside = staging.set_aside(folder, exc)
+                    log.error(
+                        "staged batch %s could not be loaded (%s: %s); set aside in %s, "
+                        "move it back into %s to try again",
+                        folder.name, type(exc).__name__, exc, aside, folder.parent,
+                    )  # fmt: skip
+                    continue
                 staging.remove(folder)
                 log.info("loaded staged run %s", earlier.run.run_id)
             if staged:

@@ -107,7 +107,9 @@ def read(folder: Path) -> Batch:
         article_id = row.pop("article_id")
         fields = {k: v for k, v in row.items() if k in known}
         for role in ("actors", "recipients"):
-            fields[role] = [EntityRef(r["name"], r["kind"], r["source"]) for r in fields[role] or ()]
+            fields[role] = [
+                EntityRef(r["name"], r["kind"], r["source"]) for r in fields[role] or ()
+            ]
         found = entities.setdefault(article_id, ArticleEntities([], {}))
         found.developments.append(Development(**fields))
     retries_file = folder / "retries.parquet"  # absent in batches staged before page retries
@@ -122,6 +124,27 @@ def read(folder: Path) -> Batch:
 def remove(folder: Path) -> None:
     """Delete a batch once it is in the warehouse."""
     shutil.rmtree(folder)
+
+
+FAILED = ".failed"  # a hidden folder of the staging folder: `pending` does not list it
+
+
+def set_aside(folder: Path, error: BaseException) -> Path:
+    """Move a staged batch that could not be loaded to `<staging>/.failed/`, with the error
+    in `error.txt` beside its files, so the batches after it load; returns the new folder.
+    Nothing of it is deleted: moving the folder back into the staging folder retries it."""
+    failed = folder.parent / FAILED
+    failed.mkdir(exist_ok=True)
+    target = failed / folder.name
+    folder.rename(target)
+    (target / "error.txt").write_text(f"{type(error).__name__}: {error}\n", encoding="utf-8")
+    return target
+
+
+def set_aside_batches(warehouse: str | Path) -> list[Path]:
+    """The staged batches set aside because they could not be loaded, oldest first."""
+    failed = staging_dir(warehouse) / FAILED
+    return sorted(p for p in failed.iterdir() if p.is_dir()) if failed.is_dir() else []
 
 
 def _articles_table(articles: list[Article]) -> pa.Table:

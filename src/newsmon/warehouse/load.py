@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
@@ -193,8 +194,9 @@ def load_cycle(
             list(row.values()),
         )
         con.execute("COMMIT")
-    except duckdb.Error:
-        con.execute("ROLLBACK")
+    except BaseException:  # a Python error inside the transaction must not leave it open
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("new_articles")
