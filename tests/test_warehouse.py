@@ -222,3 +222,23 @@ def test_discovered_names_resolve_as_extract_one_over_stored_then_batch_names(tm
     )
     merged = sum(resolved[r] != r.id for r in refs)
     assert merged > 100  # most close spellings joined a stored entity or an earlier variant
+
+
+def test_a_batch_whose_articles_are_all_stored_already_loads_without_new_stories(tmp_path):
+    # A staged batch can hold articles another run stored first, under other story ids: its
+    # stories then have no articles in the warehouse. Loading it must store its run and
+    # nothing twice (an empty batch of titles or links made DuckDB's executemany raise).
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.load_cycle(
+            con, warehouse.RunRecord("r1", datetime(2025, 5, 16, 2)), [status()],
+            [article("a", story_id="s-first")],
+        )  # fmt: skip
+        warehouse.load_cycle(
+            con, warehouse.RunRecord("r2", datetime(2025, 5, 16, 3)), [status()],
+            [article("a", story_id="s-staged")],
+        )  # fmt: skip
+        runs = [r for (r,) in con.execute("SELECT run_id FROM runs ORDER BY 1").fetchall()]
+        stories = con.execute("SELECT story_id FROM stories").fetchall()
+        articles = con.execute("SELECT article_id, story_id FROM articles").fetchall()
+    assert runs == ["r1", "r2"]
+    assert stories == [("s-first",)] and articles == [("a", "s-first")]

@@ -138,6 +138,8 @@ def store_revision_developments(
 ) -> None:
     """Set the developments read from replaced versions: (article_id, revision, developments)
     with each development a {kind, stance, sentence} dict, in the order of the sentence."""
+    if not rows:
+        return
     con.executemany(
         "UPDATE article_revisions SET developments = ? WHERE article_id = ? AND revision = ?",
         [(devs, article_id, revision) for article_id, revision, devs in rows],

@@ -74,10 +74,12 @@ def _refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: set[str]) -> Non
             feats = dict(zip(terms, weights, strict=True)) if terms else {}
             members.setdefault(story_id, []).append((title, feats))
         titles = [(central_title(m), story_id) for story_id, m in members.items()]
-        con.executemany(
-            "UPDATE stories SET title = ? WHERE story_id = ? AND title IS DISTINCT FROM ?",
-            [(title, story_id, title) for title, story_id in titles if title],
-        )
+        changed = [(title, story_id, title) for title, story_id in titles if title]
+        if changed:  # none when the batch's articles were all stored already (executemany raises)
+            con.executemany(
+                "UPDATE stories SET title = ? WHERE story_id = ? AND title IS DISTINCT FROM ?",
+                changed,
+            )
     finally:
         con.unregister("touched_stories")
 
