@@ -809,9 +809,8 @@ def speed(extractor, entities, repeat: int = 3) -> dict:
     return figures
 
 
-def _batch_only(extractor, entities, args) -> dict:
-    """The real sentences of one labelling batch, dev and test (test as totals only)."""
-    real = [it for it in load_real() if it.get("batch") == args.batch]
+def _real_splits(extractor, entities, real: list[dict], args, label: str = "") -> dict:
+    """Evaluate and print the real sentences' dev and test splits (errors: dev only)."""
     results: dict = {}
     for split in ("dev", "test"):
         chosen = [it for it in real if real_split(it) == split]
@@ -819,15 +818,7 @@ def _batch_only(extractor, entities, args) -> dict:
             continue
         errors = [] if args.errors and split == "dev" else None
         figures = evaluate_real(extractor, entities, chosen, errors)
-        if split == "dev":
-            print_real(f"dev, batch {args.batch}", figures)
-        else:  # held out: totals only
-            print(
-                f"\n== real sentences, test, batch {args.batch}: {figures['sentences']} sentences;"
-                f" precision {figures['precision']:.3f}, recall {figures['recall']:.3f}"
-                f" ({figures['tp']} right, {figures['fp']} false, {figures['fn']} missed),"
-                f" stance {figures['stance_accuracy']:.3f}, actor {figures['actor_right']:.3f}"
-            )
+        print_real(f"{split}{label}", figures)
         results[f"real_{split}"] = figures
         for e in errors or []:
             print("   ", *e)
@@ -855,7 +846,8 @@ def main(argv: list[str] | None = None) -> dict:
     extractor, entities = build()
     taxonomy = load_taxonomy()
     if args.batch:
-        return _batch_only(extractor, entities, args)
+        batch = [it for it in load_real() if it.get("batch") == args.batch]
+        return _real_splits(extractor, entities, batch, args, f", batch {args.batch}")
     items = load_labelled()
     print(f"taxonomy: {', '.join(k.label for k in taxonomy.kinds)}")
     results: dict = {"labelled": str(LABELLED.relative_to(ROOT))}
@@ -872,16 +864,7 @@ def main(argv: list[str] | None = None) -> dict:
     real = load_real()
     if not real:
         print(f"\n(no real sentences: {SHARED} or {REAL_LABELS.name} absent)")
-    for split in ("dev", "test"):
-        chosen = [it for it in real if real_split(it) == split]
-        if args.split not in (split, "both") or not chosen:
-            continue
-        errors = [] if args.errors and split == "dev" else None
-        figures = evaluate_real(extractor, entities, chosen, errors)
-        print_real(split, figures)
-        results[f"real_{split}"] = figures
-        for e in errors or []:
-            print("   ", *e)
+    results |= _real_splits(extractor, entities, real, args)
     plover = load_plover()
     for split in ("dev", "test"):
         chosen = [r for r in plover if real_split(r) == split]

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import duckdb
+import pyarrow as pa
 
 from newsmon.stories import features
 
@@ -392,14 +393,14 @@ def assign(
         _insert(
             con,
             "storyline_links",
-            _LINK_COLUMNS,
+            _LINK_SCHEMA,
             [(x.story_id, x.storyline_id, x.score, x.shared) for x in links],
         )
         changed = {x.storyline_id for x in links}
         _insert(
             con,
             "storyline_vectors",
-            _VECTOR_COLUMNS,
+            _VECTOR_SCHEMA,
             [_vector_row(index.storylines[s]) for s in sorted(changed)],
         )
     _refresh(con, ids)
@@ -415,8 +416,6 @@ def _reachable(
     """The open stored storylines whose word cosine with one of these events reaches
     `min_words` (less a margin for the order of the sums), computed in the warehouse: reading
     every open storyline into Python cost seconds a cycle at 100,000 stored articles."""
-    import pyarrow as pa
-
     rows = [
         (n, term, weight)
         for n, profile in enumerate(profiles)
@@ -498,45 +497,37 @@ def link_all(con: duckdb.DuckDBPyConnection, settings: StorylineSettings, batch:
     return opened
 
 
-_LINK_COLUMNS = (
-    ("story_id", "string"),
-    ("storyline_id", "string"),
-    ("score", "float64"),
-    ("shared", "string"),
+_LINK_SCHEMA = pa.schema(
+    [
+        ("story_id", pa.string()),
+        ("storyline_id", pa.string()),
+        ("score", pa.float64()),
+        ("shared", pa.string()),
+    ]
 )
-_VECTOR_COLUMNS = (
-    ("storyline_id", "string"),
-    ("last_at", "timestamp"),
-    ("size", "int64"),
-    ("terms", "strings"),
-    ("weights", "floats"),
-    ("entities", "strings"),
-    ("entity_weights", "floats"),
+_VECTOR_SCHEMA = pa.schema(
+    [
+        ("storyline_id", pa.string()),
+        ("last_at", pa.timestamp("us")),
+        ("size", pa.int64()),
+        ("terms", pa.list_(pa.string())),
+        ("weights", pa.list_(pa.float64())),
+        ("entities", pa.list_(pa.string())),
+        ("entity_weights", pa.list_(pa.float64())),
+    ]
 )
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple, rows: list[tuple]) -> None:
-    """INSERT OR REPLACE the rows in one statement (executemany costs milliseconds a row)."""
-    import pyarrow as pa
-
-    types = {
-        "string": pa.string(),
-        "float64": pa.float64(),
-        "int64": pa.int64(),
-        "timestamp": pa.timestamp("us"),
-        "strings": pa.list_(pa.string()),
-        "floats": pa.list_(pa.float64()),
-    }
-    data = pa.table(
-        {
-            name: pa.array([r[i] for r in rows], type=types[kind])
-            for i, (name, kind) in enumerate(columns)
-        }
-    )
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[tuple]
+) -> None:
+    """INSERT OR REPLACE the rows in one statement (executemany costs milliseconds a row,
+    and raises on an empty list)."""
+    data = pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema)
     view = f"_storylines_{table}"
     con.register(view, data)
     try:
-        names = ", ".join(name for name, _ in columns)
+        names = ", ".join(schema.names)
         con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM {view}")
     finally:
         con.unregister(view)
