@@ -80,9 +80,18 @@ class DetailReading:
             for tok in chain[1:]:
                 if tok.lemma_.lower() in self.accusing:
                     for child in tok.children:
-                        if child.dep_ in ("dobj", "nsubjpass") and child not in chain:
+                        if child.dep_ in ("dobj", "nsubjpass") and child is not cand.eff:
                             actors += _entities_in(child, refs, seg, head_only=True)
                     break
+        elif not actors and verb is not None and _reduced_passive(verb, cand):
+            # A headline's "San Diego lineman arrested on suspicion of DUI": the subject of a
+            # bare participle is who it happened to; only "by X" did it.
+            for child in verb.children:
+                if child.dep_ == "agent":
+                    for grand in child.children:
+                        actors += _entities_in(grand, refs, seg, head_only=True)
+                elif child.dep_ == "nsubj":
+                    recipients += _entities_in(child, refs, seg, head_only=True)
         elif not actors and verb is not None:
             # "Syria accused Israel of bombarding ...": the one accused did it.
             actors = self._accused(verb, refs, seg) or _subject_entities(verb, refs, seg)
@@ -150,6 +159,9 @@ class DetailReading:
             for child in cand.eff.children:
                 if child.dep_ == "nsubjpass":  # "Masra was arrested", "Gaza was struck"
                     recipients += _entities_in(child, refs, seg, head_only=True)
+            if cand.eff.dep_ == "acl" and cand.eff.tag_ == "VBN" and _inside(cand.eff.head, seg):
+                # "Striker Tomas Evandel arrested on suspicion", "villagers killed by shelling"
+                recipients += _entities_in(cand.eff.head, refs, seg, head_only=True)
         actors = _unique(actors)
         if kind.bilateral and stance in ("occurred", "agreed"):
             actors = _unique(actors + partners)  # both sides of a meeting or an exchange
@@ -159,15 +171,27 @@ class DetailReading:
         return actors, recipients
 
     def _accused(self, verb, refs, seg) -> list[EntityRef]:
-        """Who an accusation names as doing the event: "accused Israel of bombarding"."""
+        """Who an accusation names as doing the event: "accused Israel of bombarding", "of
+        killing 60 civilians and injuring 200"."""
+        while verb.dep_ == "conj" and verb.head.i != verb.i and _inside(verb.head, seg):
+            verb = verb.head
         prep = verb.head
         if (
             verb.dep_ != "pcomp"
             or prep.lower_ not in ("of", "for", "over")
             or any(c.dep_ in ("nsubj", "nsubjpass") for c in verb.children)
             or not _inside(prep.head, seg)
-            or prep.head.lemma_.lower() not in self.accusing
         ):
+            return []
+        accused = prep.head
+        if (
+            accused.dep_ == "dobj"
+            and _inside(accused.head, seg)
+            and accused.head.lemma_.lower() in self.accusing
+        ):
+            # the parser hung "of killing" on the accused: "accused the coalition of killing"
+            return _entities_in(accused, refs, seg, head_only=True)
+        if accused.lemma_.lower() not in self.accusing:
             return []
         out = []
         for child in prep.head.children:
@@ -364,6 +388,21 @@ class DetailReading:
             if found is None or (not below, pos) < found[0]:
                 found = ((not below, pos), ahead)
         return found[1] if found else None
+
+
+def _reduced_passive(verb, cand) -> bool:
+    """The event's own verb as a bare past participle heading a headline, with a subject and
+    no auxiliary, object or complement: "Lineman arrested", "Two soldiers killed in raid"."""
+    return (
+        verb is cand.eff
+        and verb.tag_ == "VBN"
+        and verb.dep_ in ("ROOT", "ccomp")  # "Police say striker arrested"
+        and not cand.rules.kind.bilateral
+        and any(c.dep_ == "nsubj" for c in verb.children)
+        and not any(
+            c.dep_ in ("aux", "auxpass", "dobj", "xcomp", "ccomp", "dative") for c in verb.children
+        )
+    )
 
 
 def _event_is_subject(chain, pos: int) -> bool:

@@ -442,6 +442,13 @@ def _entities_in(tok, refs, seg, head_only: bool = False) -> list[EntityRef]:
             out.append(refs[cur.i])
         named = (
             [c for c in cur.children if c.dep_ == "appos" and c.i in refs]
+            + [
+                g  # "a woman named Yvonne Hiller", "a group called Ansar al-Sharia"
+                for c in cur.children
+                if c.dep_ == "acl" and c.lemma_.lower() in ("name", "call")
+                for g in c.children
+                if g.dep_ in ("oprd", "attr", "dobj") and g.i in refs
+            ]
             if cur.i not in refs and cur.pos_ == "NOUN"
             else []
         )
@@ -458,6 +465,9 @@ def _entities_in(tok, refs, seg, head_only: bool = False) -> list[EntityRef]:
                 continue
             if child.dep_ in _NP_CORE or (child.dep_ == "conj" and not _is_clause(child)):
                 stack.append(child)
+                if child.dep_ == "amod" and child.lemma_.lower() == "lead":
+                    # "the US-led coalition": the country that leads it
+                    stack.extend(g for g in child.children if g.dep_ in ("npadvmod", "compound"))
             elif (
                 child.dep_ == "prep"
                 and child.lower_ in ("of", "from")

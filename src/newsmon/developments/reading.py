@@ -359,6 +359,10 @@ class DevelopmentExtractor(StanceReading, DetailReading):
                 context, cand.narrow, cand.wide = list(seg), False, True
             else:
                 return False
+            if trigger.also_requires and not _has_context(
+                context, trigger.also_requires, refs, cand, own_span=False
+            ):
+                return False
         else:
             context = clause
         if trigger.excludes_scope == "sentence":

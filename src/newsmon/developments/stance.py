@@ -117,11 +117,13 @@ class StanceReading:
                     or any(
                         c.dep_ in ("oprd", "attr", "acomp")
                         or (c.dep_ == "xcomp" and c.pos_ in ("ADJ", "NOUN", "PROPN"))
+                        or (c.dep_ == "prt" and c.lower_ in ("up", "in", "back", "out", "off"))
                         for c in tok.children
                     )
                 )
             ):
-                cues.discard("call")  # "calls the bombardment shocking" describes it
+                # "calls the bombardment shocking" describes it; "called up a witness" phoned
+                cues.discard("call")
                 occurrence_above = occurrence_above or pos > 0
             if (
                 pos > 0
@@ -135,8 +137,11 @@ class StanceReading:
             for child in tok.children:
                 if child.dep_ in ("aux", "auxpass", "mark"):
                     cues |= self._cues(rules, child) & {"future", "hypothetical", "call"}
-                    if child.tag_ == "TO" and tok.dep_ == "ROOT":
-                        cues.add("future")  # a headline's "Talks to begin": planned
+                    if child.tag_ == "TO" and (
+                        tok.dep_ == "ROOT" or (tok.dep_ == "xcomp" and tok.head.lemma_ == "be")
+                    ):
+                        # a headline's "Talks to begin", "Kuroda is to hold meetings": planned
+                        cues.add("future")
                 elif pos == 0 and child.dep_ in ("acl", "amod") and child.tag_ == "VBN":
                     # "a prisoner swap agreed", "the proposed truce", "more protests planned"
                     cues |= self._cues(rules, child) & (set(_STRONG) | {"future"})

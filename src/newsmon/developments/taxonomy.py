@@ -161,6 +161,9 @@ class Trigger(_Strict):
     patterns: list[Pattern] = []
     pos: list[str] | None = None
     requires: list[Word] | None = None
+    # A second condition where `requires` was found: one of these must stand there too
+    # ("spoke by telephone" needs a party: "@person", a minister ...).
+    also_requires: list[Word] | None = None
     excludes: list[Word] | None = None
     # Where `requires` is looked for: the trigger's own phrase, its clause, or the sentence.
     scope: Literal["phrase", "clause", "sentence"] = "sentence"
