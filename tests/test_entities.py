@@ -570,3 +570,35 @@ def test_an_acronym_defined_in_brackets_is_its_name_wherever_it_stands(extractor
         ("Hartland Recovery Trust Fund", "organisation"): 3,
         ("Jane Smith", "person"): 1,
     }
+
+
+def _as_recognised(extractor, text: str, spans: list[tuple[str, str]]):
+    """`text` parsed, with the recogniser's labels replaced by `spans` (surface, label): what
+    the small model says varies by context; the entity stage's own rules are what is tested."""
+    from spacy.tokens import Span
+
+    doc = extractor.nlp(text)
+    ents = []
+    for surface, label in spans:
+        start = text.index(surface)
+        ents.append(doc.char_span(start, start + len(surface), label=label))
+    doc.ents = [Span(doc, e.start, e.end, label=e.label_) for e in ents]
+    return names(extractor.from_doc(doc))
+
+
+def test_a_census_given_and_family_name_tagged_an_organisation_is_a_person(extractor):
+    text = "The singer dated Brenda Castillo before the tour, the magazine said."
+    assert ("Brenda Castillo", "person") in _as_recognised(
+        extractor, text, [("Brenda Castillo", "ORG")]
+    )
+    # A league, a paper or a place keeps the recogniser's kind, and so do names the census
+    # lists do not know.
+    for surface in ("Brenda League", "Harbour Herald", "Zorvak Castillo"):
+        text = f"The report was published by {surface} on Monday."
+        assert (surface, "organisation") in _as_recognised(extractor, text, [(surface, "ORG")])
+
+
+def test_a_company_word_ends_a_name_the_recogniser_took_for_a_person(extractor):
+    text = "Lead manager Castillo Webber International said the bonds were priced on Monday."
+    found = _as_recognised(extractor, text, [("Castillo Webber International", "PERSON")])
+    assert ("Castillo Webber International", "organisation") in found

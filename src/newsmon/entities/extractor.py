@@ -44,6 +44,7 @@ from newsmon.entities.merge import first_words, merge_short_forms, one_kind_per_
 from newsmon.entities.model import ArticleEntities, EntityRef, Mention, load_model, ner_pass
 from newsmon.entities.names import (
     ARMED_GROUPS,
+    COMPANY_WORDS,
     CONNECTORS,
     COUNTRY_BODIES,
     NUMBER,
@@ -59,6 +60,7 @@ from newsmon.entities.names import (
     fold,
     known_place,
     not_an_organisation,
+    person_like,
     place_name,
     region,
     state_of,
@@ -222,6 +224,10 @@ class EntityExtractor:
                 kind = "place"  # "Tal Afar", "Ayn Isa": two words the gazetteer knows
             elif kind == "person" and " " in name and name.split()[-1].casefold() in ORG_HEADS:
                 kind = "organisation"  # "Mahdi Army", "Labour Party"
+            elif kind == "person" and " " in name and name.split()[-1].casefold() in COMPANY_WORDS:
+                kind = "organisation"  # "Paine Webber International"
+            elif kind == "organisation" and person_like(name):
+                kind = "person"  # "Britney Spears" (census given and family names)
             if kind == "place" and not country_code(name) and plays_as_team(ent):
                 cued[fold(name)] += 1
             named.append((ent, name, kind))

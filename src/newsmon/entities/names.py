@@ -50,6 +50,9 @@ SETTLEMENT_NOUNS = frozenset(_TABLES["settlement_nouns"])
 # Words around a place's name that make it a sports team: "Alabama's coach", "led Alabama".
 TEAM_CUES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in _TABLES["team_cues"].items()}
 
+# Last words that make a name a company or a body: "Paine Webber International".
+COMPANY_WORDS = frozenset(_TABLES["company_words"])
+
 # Single words of titles ("president", "minister"): around a name, not part of it.
 TITLE_WORDS = frozenset(w.strip(".") for t in _TABLES["titles"] for w in t.split()) - {"of"}
 # "Hollande said", "says Manal.": a lone surname tagged a person, vouched for as one.
@@ -309,3 +312,40 @@ def common_word(word: str, model_path: str | None) -> bool:
     if w.endswith("ing"):
         forms += [w[:-3], w[:-3] + "e"]
     return any(f in lexicon for f in forms if len(f) > 1)
+
+
+@cache
+def _census() -> tuple[frozenset[str], frozenset[str]]:
+    """Given names and family names of the US census (the `names` package's lists: 5,494
+    given names, 88,799 family names), upper case."""
+    data = resources.files("names")
+
+    def load(name: str) -> frozenset[str]:
+        return frozenset(
+            line.split()[0] for line in data.joinpath(name).read_text().splitlines() if line.strip()
+        )
+
+    return load("dist.male.first") | load("dist.female.first"), load("dist.all.last")
+
+
+def person_like(name: str) -> bool:
+    """ "Britney Spears": a common given name and a family name, and nothing that makes it a
+    place, a company or a body. Evidence for a person where the recogniser said organisation;
+    names the census lists do not know are left as they were. Given names that are also words
+    are kept ("Pat", "Mark", "Frank"): a league or a paper is told by its last word."""
+    words = name.split()
+    if len(words) != 2 or len(words[0]) < 3:
+        return False
+    if not all(w.isalpha() and w[:1].isupper() and w[1:].islower() for w in words):
+        return False
+    first, last = words
+    if (
+        last.casefold() in ORG_HEADS | COMPANY_WORDS | LEGAL_SUFFIXES | FACILITIES
+        or place_name(name)
+        or known_place(first)
+        or known_place(name)
+        or country_code(first)
+    ):
+        return False
+    given, family = _census()
+    return first.upper() in given and last.upper() in family
