@@ -602,3 +602,19 @@ def test_a_company_word_ends_a_name_the_recogniser_took_for_a_person(extractor):
     text = "Lead manager Castillo Webber International said the bonds were priced on Monday."
     found = _as_recognised(extractor, text, [("Castillo Webber International", "PERSON")])
     assert ("Castillo Webber International", "organisation") in found
+
+
+def test_a_title_run_on_into_a_name_is_split_into_its_place_and_the_person(extractor):
+    # (running text under a headline: a name in a headline alone needs confirming)
+    text = "Envoy in Amman\n\nMinister for the Middle East Brenda Castillo visited Amman on Monday."
+    found = _as_recognised(extractor, text, [("the Middle East Brenda Castillo", "ORG")])
+    # the place is part of the title, as "Minister for Europe" is (not a mention of it)
+    assert set(found) == {("Brenda Castillo", "person")}
+    text = "Dam tour\n\nSecretary of the Interior Brenda Castillo toured the dam."
+    found = _as_recognised(extractor, text, [("the Interior Brenda Castillo", "ORG")])
+    assert ("Brenda Castillo", "person") in found
+    assert not any(kind == "place" for _, kind in found)
+    # Without a title before it, the recogniser's span stands.
+    text = "The report was published by the Middle East Brenda Castillo Fund."
+    found = _as_recognised(extractor, text, [("the Middle East Brenda Castillo Fund", "ORG")])
+    assert not any(kind == "person" for _, kind in found)

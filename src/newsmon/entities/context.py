@@ -28,6 +28,7 @@ from newsmon.entities.names import (
     country_code,
     fold,
     known_place,
+    person_like,
 )
 
 _WORD = re.compile(r"[^\W\d_]{4,}")
@@ -129,6 +130,39 @@ def context_span(ent, text: str):
         if team_end > end and not title_case(ent, text):
             return Span(doc, start, team_end, label="ORG")
     return ent if end == ent.end else Span(doc, start, end, label=label)
+
+
+def title_run_on(ent) -> list:
+    """A title's words run on into the name after it: "Minister for the Middle East Tobias
+    Ellwood" tagged as one organisation or place is the Middle East (a place) and Tobias
+    Ellwood (a person), when a title stands before the span ("Minister for", "Minister of
+    State for the") and its last two words are a census given and family name."""
+    from spacy.tokens import Span
+
+    doc = ent.doc
+    if ent.label_ == "PERSON" or len(ent) < 3 or not person_like(ent[-2:].text):
+        return [ent]
+    before = doc[max(0, ent.start - 4) : ent.start]
+    if not (
+        len(before)
+        and before[-1].lower_ in ("for", "of")
+        and any(t.lower_.strip(".") in TITLE_WORDS for t in before)
+    ):
+        return [ent]
+    head = ent[:-2]
+    while len(head) and (head[0].lower_ == "the" or head[0].is_punct):
+        head = head[1:]
+    while len(head) and head[-1].is_punct:
+        head = head[:-1]
+    person = Span(doc, ent.end - 2, ent.end, label="PERSON")
+    if not len(head):
+        return [person]
+    place = (
+        ent.label_ in ("GPE", "LOC")
+        or known_place(head.text)
+        or any(t.lower_ in ("east", "west", "north", "south", "middle") for t in head)
+    )  # "Minister for the Middle East"; "Secretary of the Interior" is a department
+    return [Span(doc, head.start, head.end, label="LOC" if place else "ORG"), person]
 
 
 def headline_span(ent, common: set[str], text: str):

@@ -36,6 +36,7 @@ from newsmon.entities.context import (
     surname_of,
     teams_by_cues,
     title_case,
+    title_run_on,
     titled,
     words_of,
 )
@@ -173,7 +174,8 @@ class EntityExtractor:
         common = {stem(w) for w in {w for w in words if w.islower()}}
         cued: Counter = Counter()  # place names the words around cue as a sports team
         spans = itertools.chain(
-            (p for e in doc.ents for p in layout.pieces(e)), honorific_names(doc, words, covered)
+            (s for e in doc.ents for p in layout.pieces(e) for s in title_run_on(p)),
+            honorific_names(doc, words, covered),
         )
         for piece in spans:
             ent = headline_span(context_span(piece, text), common, text)
