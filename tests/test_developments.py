@@ -820,3 +820,13 @@ def test_a_diplomatic_meeting_is_still_talks(stage):
 def test_a_round_of_a_contest_is_no_talks(stage, text):
     assert not found(stage, text, "talks")
     assert found(stage, "A new round of talks between Kyiv and Moscow opened in Geneva.", "talks")
+
+
+def test_aid_attacked_or_political_ammunition_is_no_aid(stage):
+    text = "The envoys condemned the attack on an aid convoy near Dalmora on Sunday."
+    assert found(stage, text, "attack") and not found(stage, text, "aid")
+    text = "The indictments are certain to give ammunition to Democrats before the vote."
+    assert not found(stage, text, "aid")
+    # Arms and aid that arrive are aid.
+    assert found(stage, "Sarvenia will give ammunition and tanks to Ukraine.", "aid")
+    assert found(stage, "An aid convoy reached Dalmora on Sunday.", "aid")

@@ -13,7 +13,10 @@ developments that recurs across sources rather than for one sentence:
 * a private meeting: a meeting or negotiation whose other party is a family, staff, fans, an
   agent or a company ("met with the victim's family", "negotiating with textile companies");
 * a sports round: "round" of a contest (an ordinal round nobody talks in, "made the rounds")
-  is no round of talks unless talks are named in the sentence or in the round's own phrase.
+  is no round of talks unless talks are named in the sentence or in the round's own phrase;
+* aid that is only a target: an aid convoy or shipment attacked ("the attack on an aid
+  convoy") is news of the attack; the aid is not what was reported;
+* political ammunition: "give ammunition to Democrats", "handed critics ammunition".
 
 `other_sense` is asked by the reader for each candidate after its trigger's own context rules.
 """
@@ -181,6 +184,47 @@ _TALKS_WORDS = frozenset(
 )
 
 
+# AID: a vehicle or load of aid that an attack hits, and the attack words that hit it.
+_AID_CARRIERS = frozenset(
+    {"convoy", "lorry", "truck", "shipment", "delivery", "flight", "ship", "warehouse", "worker"}
+)
+_HIT = frozenset(
+    {
+        "attack",
+        "strike",
+        "raid",
+        "ambush",
+        "bombing",
+        "shelling",
+        "assault",
+        "hit",
+        "target",
+        "fire",
+    }
+)
+# AID: who "ammunition" given or handed is for when it is an argument, not arms.
+_ARGUED_WITH = frozenset(
+    {
+        "critic",
+        "opponent",
+        "detractor",
+        "skeptic",
+        "sceptic",
+        "rival",
+        "democrat",
+        "republican",
+        "tory",
+        "conservative",
+        "liberal",
+        "campaigner",
+        "foe",
+        "opposition",
+        "prosecutor",
+        "lawyer",
+    }
+)
+
+
 def other_sense(cand, seg, refs) -> str | None:
     """Why the candidate's trigger names no development here, or None when it may."""
     category = cand.rules.kind.plover.category
@@ -192,6 +236,11 @@ def other_sense(cand, seg, refs) -> str | None:
         if _mishap(eff, seg):
             return "mishap"
         if _figurative(head):
+            return "figure of speech"
+    if category == "AID":
+        if _aid_hit(head, seg):
+            return "aid attacked"
+        if _argument_ammunition(eff, seg):
             return "figure of speech"
     if category == "CONSULT":
         if head.lemma_.lower() == "round" and not _talks_round(head, seg):
@@ -301,3 +350,30 @@ def _private_party(eff, seg, refs) -> bool:
         if not words & _PRIVATE_PARTIES:
             return False
     return True
+
+
+def _aid_hit(head, seg) -> bool:
+    """ "the attack on an aid convoy": aid modifying a carrier that an attack word hits."""
+    carrier = head.head if head.dep_ in ("compound", "amod", "nmod") else head
+    if _lemma(carrier) not in _AID_CARRIERS or carrier.dep_ != "pobj":
+        return False
+    prep = carrier.head
+    return (
+        prep.lower_ in ("on", "against", "at")
+        and _inside(prep.head, seg)
+        and _lemma(prep.head) in _HIT
+    ) or (carrier.dep_ == "dobj" and _lemma(carrier.head) in _HIT)
+
+
+def _argument_ammunition(eff, seg) -> bool:
+    """ "give ammunition to Democrats", "handed critics ammunition": an argument, not arms."""
+    if eff.pos_ != "VERB":
+        return False
+    objects = [c for c in eff.children if c.dep_ in ("dobj", "obj")]
+    if not any(_lemma(o) in ("ammunition", "fodder") for o in objects):
+        return False
+    takers = [c for c in eff.children if c.dep_ in ("dative", "iobj")]
+    for prep in eff.children:
+        if prep.dep_ in ("prep", "dative") and prep.lower_ in ("to", "for"):
+            takers += [t for t in prep.children if t.dep_ == "pobj"]
+    return any(_lemma(t) in _ARGUED_WITH or t.lower_.rstrip("s") in _ARGUED_WITH for t in takers)
