@@ -830,3 +830,8 @@ def test_aid_attacked_or_political_ammunition_is_no_aid(stage):
     # Arms and aid that arrive are aid.
     assert found(stage, "Sarvenia will give ammunition and tanks to Ukraine.", "aid")
     assert found(stage, "An aid convoy reached Dalmora on Sunday.", "aid")
+
+
+def test_rioting_is_a_protest(stage):
+    (protest,) = found(stage, "Inmates rioted at the Harbourside prison on Monday.", "protest")
+    assert protest.stance == "occurred" and protest.plover_category == "PROTEST"
