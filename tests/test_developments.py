@@ -835,3 +835,13 @@ def test_aid_attacked_or_political_ammunition_is_no_aid(stage):
 def test_rioting_is_a_protest(stage):
     (protest,) = found(stage, "Inmates rioted at the Harbourside prison on Monday.", "protest")
     assert protest.stance == "occurred" and protest.plover_category == "PROTEST"
+
+
+def test_a_suicide_bombing_and_a_dispersed_protest_are_read(stage):
+    text = "A suicide bomber blew himself up at a checkpoint near Dalmora, killing five soldiers."
+    assert {d.stance for d in found(stage, text, "attack")} == {"occurred"}
+    text = "Police used tear gas to disperse hundreds of protesters in Harbourside."
+    assert {d.stance for d in found(stage, text, "protest")} == {"occurred"}
+    # A suicide, a story that blew up: no attack.
+    assert not found(stage, "He killed himself in 2019, police said.", "attack")
+    assert not found(stage, "The row blew up after the minister's remarks.", "attack")

@@ -5,6 +5,7 @@ developments that recurs across sources rather than for one sentence:
 
 * a mishap, not an attack: a killing or shooting the sentence puts down to an accident, a
   crash, a hit-and-run or a disaster ("shot and killed in a hunting accident");
+* a suicide: "killed himself", "shot herself";
 * a figure of speech: a violent verb whose `with` phrase names no weapon ("bombarded him with
   questions", "ambushed the majority with procedural motions");
 * an offence named in a charge: an event noun without a definite determiner in the phrase of
@@ -237,6 +238,11 @@ def other_sense(cand, seg, refs) -> str | None:
             return "mishap"
         if _figurative(head):
             return "figure of speech"
+        if _lemma(eff) in ("kill", "shoot") and any(
+            c.dep_ == "dobj" and c.lower_ in ("himself", "herself", "themselves", "myself")
+            for c in eff.children
+        ):
+            return "suicide"  # "killed himself" (a suicide bomber's victims are another clause)
     if category == "AID":
         if _aid_hit(head, seg):
             return "aid attacked"
