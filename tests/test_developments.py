@@ -845,3 +845,11 @@ def test_a_suicide_bombing_and_a_dispersed_protest_are_read(stage):
     # A suicide, a story that blew up: no attack.
     assert not found(stage, "He killed himself in 2019, police said.", "attack")
     assert not found(stage, "The row blew up after the minister's remarks.", "attack")
+
+
+def test_taking_to_the_streets_and_shouting_slogans_are_protests(stage):
+    text = "Thousands of farmers took to the streets of Harbourside against the new farm laws."
+    assert {d.stance for d in found(stage, text, "protest")} == {"occurred"}
+    text = "Residents held a vigil and shouted slogans against the police."
+    assert found(stage, text, "protest")
+    assert not found(stage, "Fans will take to the streets to celebrate the title.", "protest")
