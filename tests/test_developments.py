@@ -853,3 +853,31 @@ def test_taking_to_the_streets_and_shouting_slogans_are_protests(stage):
     text = "Residents held a vigil and shouted slogans against the police."
     assert found(stage, text, "protest")
     assert not found(stage, "Fans will take to the streets to celebrate the title.", "protest")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gunmen stormed a hotel in Dalmora, killing 15 people.",  # "storm" the verb, no weather
+        "Three soldiers were wounded in a roadside blast near Kharkiv.",
+        "A shopkeeper was hacked to death by unidentified assailants in Harbourside.",
+        "Militants beheaded a village elder on Sunday.",
+        "The gunfight between police and insurgents lasted six hours.",
+        "Two people were killed in an exchange of fire along the border.",
+        "Sarvenian troops resorted to unprovoked firing along the border.",
+    ],
+)
+def test_armed_violence_in_other_words_is_an_attack(stage, text):
+    assert {d.stance for d in found(stage, text, "attack")} == {"occurred"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The storm killed 15 people in Florida.",
+        "The firing of the coach was announced on Monday.",
+        "The family's dog was found beaten to death in the backyard.",
+    ],
+)
+def test_weather_dismissals_and_animals_are_no_attack(stage, text):
+    assert not found(stage, text, "attack")

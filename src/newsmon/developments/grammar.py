@@ -384,7 +384,8 @@ def _clause(tok, seg) -> list:
 
 
 def _has_context(tokens, words, refs, cand, own_span: bool = True) -> bool:
-    """Whether any of `words` (lemmas, multi-word, or @entity kinds) stands in `tokens`."""
+    """Whether any of `words` (lemmas, multi-word, "lemma/noun" or "lemma/verb" for one part
+    of speech, or @entity kinds) stands in `tokens`."""
     span = set(range(cand.start, cand.end)) if not own_span else set()
     lemmas = {t.lemma_.lower() for t in tokens if t.i not in span} | {
         t.lower_ for t in tokens if t.i not in span
@@ -402,6 +403,15 @@ def _has_context(tokens, words, refs, cand, own_span: bool = True) -> bool:
                 ref = refs.get(t.i)
                 if ref is not None and (wanted == "entity" or ref.kind == wanted):
                     return True
+        elif word.endswith(("/noun", "/verb")):
+            # "storm/noun": the weather, not "stormed a hotel"
+            lemma, pos = word.rsplit("/", 1)
+            tags = ("NOUN", "PROPN") if pos == "noun" else ("VERB",)
+            if any(
+                t.i not in span and t.pos_ in tags and lemma in (t.lemma_.lower(), t.lower_)
+                for t in tokens
+            ):
+                return True
         elif " " in word or "-" in word:
             if f" {word} " in text or f" {word} " in joined:
                 return True
