@@ -881,3 +881,10 @@ def test_armed_violence_in_other_words_is_an_attack(stage, text):
 )
 def test_weather_dismissals_and_animals_are_no_attack(stage, text):
     assert not found(stage, text, "attack")
+
+
+def test_crowds_clashing_with_police_are_a_protest(stage):
+    text = "Opposition supporters clashed with police in Harbourside, leaving 12 injured."
+    assert {d.stance for d in found(stage, text, "protest")} == {"occurred"}
+    assert not found(stage, "Militants clashed with police in the district.", "protest")
+    assert not found(stage, "The two ministers clashed over the budget.", "protest")
