@@ -888,3 +888,12 @@ def test_crowds_clashing_with_police_are_a_protest(stage):
     assert {d.stance for d in found(stage, text, "protest")} == {"occurred"}
     assert not found(stage, "Militants clashed with police in the district.", "protest")
     assert not found(stage, "The two ministers clashed over the budget.", "protest")
+
+
+def test_who_fires_drops_or_resorts_to_the_weapons_is_the_attacker(stage):
+    text = "Israeli jets were reported to have fired missiles into Syria on Monday."
+    (attack,) = found(stage, text, "attack")
+    assert names(attack.actors) == {"Israel"}
+    text = "Sarvenian troops resorted to unprovoked firing along the border."
+    (attack,) = found(stage, text, "attack")
+    assert attack.actors
