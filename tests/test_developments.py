@@ -894,6 +894,6 @@ def test_who_fires_drops_or_resorts_to_the_weapons_is_the_attacker(stage):
     text = "Israeli jets were reported to have fired missiles into Syria on Monday."
     (attack,) = found(stage, text, "attack")
     assert names(attack.actors) == {"Israel"}
-    text = "Sarvenian troops resorted to unprovoked firing along the border."
+    text = "Pakistani troops resorted to unprovoked firing along the border."
     (attack,) = found(stage, text, "attack")
-    assert attack.actors
+    assert any("Pakistan" in name for name in names(attack.actors))
