@@ -618,3 +618,10 @@ def test_a_title_run_on_into_a_name_is_split_into_its_place_and_the_person(extra
     text = "The report was published by the Middle East Brenda Castillo Fund."
     found = _as_recognised(extractor, text, [("the Middle East Brenda Castillo Fund", "ORG")])
     assert not any(kind == "person" for _, kind in found)
+
+
+def test_an_organisation_keeps_a_first_word_that_is_also_a_title(extractor):
+    text = "Markets\n\nShares of General Motors rose after the General Assembly voted on Monday."
+    found = names(list(extractor.extract([text]))[0])
+    assert ("General Motors", "organisation") in found
+    assert not any(name in ("Motors", "Assembly") for name, _ in found)

@@ -194,7 +194,7 @@ class EntityExtractor:
                 from spacy.tokens import Span
 
                 ent, kind = Span(doc, ent.start + 1, ent.end, label=ent.label_), "place"
-            name = clean(ent.text)
+            name = clean(ent.text, titles=kind != "organisation")
             state = state_of(ent.text) if _after_town(ent) else None
             if (
                 kind in ("country", "place")

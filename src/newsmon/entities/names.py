@@ -70,11 +70,12 @@ _TITLES = re.compile(
 )
 
 
-def clean(text: str) -> str:
-    """A name without surrounding punctuation, a leading "the", a possessive or a title
-    ("Pope Leo XIV" -> "Leo XIV"; "Minister of Foreign Affairs" keeps its title: it is one)."""
+def clean(text: str, titles: bool = True) -> str:
+    """A name without surrounding punctuation, a leading "the", a possessive or, with
+    `titles`, a title ("Pope Leo XIV" -> "Leo XIV"; "Minister of Foreign Affairs" keeps its
+    title: it is one). An organisation keeps its first word: "General Motors"."""
     name = _TRIM.sub("", SPACE.sub(" ", text.strip())).strip(" .,;:-\"'“”‘’")
-    if " " not in name:
+    if " " not in name or not titles:
         return name
     bare = _TITLES.sub("", name)
     return name if bare[:1].islower() else bare
