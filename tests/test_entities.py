@@ -625,3 +625,14 @@ def test_an_organisation_keeps_a_first_word_that_is_also_a_title(extractor):
     found = names(list(extractor.extract([text]))[0])
     assert ("General Motors", "organisation") in found
     assert not any(name in ("Motors", "Assembly") for name, _ in found)
+
+
+def test_a_rank_divides_the_unit_from_the_person(extractor):
+    text = (
+        "Crash on Route 9\n\nOregon State Police Lt. Brenda Castillo said the driver "
+        "was arrested. Navy Capt. Tomas Evandel said the ship was safe."
+    )
+    found = names(list(extractor.extract([text]))[0])
+    assert ("Navy", "organisation") in found  # the recogniser's "Navy Capt"
+    assert ("Brenda Castillo", "person") in found and ("Tomas Evandel", "person") in found
+    assert not any(name.endswith(("Lt", "Capt")) for name, _ in found)

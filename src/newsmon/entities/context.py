@@ -19,6 +19,7 @@ from newsmon.entities.names import (
     ORG_NOUNS,
     PARTICLES,
     PLACE_NOUNS,
+    RANKS,
     SETTLEMENT_NOUNS,
     SPEECH_FILLERS,
     SPEECH_VERBS,
@@ -163,6 +164,40 @@ def title_run_on(ent) -> list:
         or any(t.lower_ in ("east", "west", "north", "south", "middle") for t in head)
     )  # "Minister for the Middle East"; "Secretary of the Interior" is a department
     return [Span(doc, head.start, head.end, label="LOC" if place else "ORG"), person]
+
+
+def rank_split(ent) -> list:
+    """A rank inside a recognised name divides it: the unit before it, the person after it
+    ("Oregon State Police Lt. Gregg Hastings", "Navy Capt" then "Jeff Davis"); a rank alone
+    ("Sgt", "Cpl") names nobody."""
+    from spacy.tokens import Span
+
+    at = [
+        i
+        for i, t in enumerate(ent)
+        if t.lower_.rstrip(".") in RANKS
+        # "Meyer Detective Agency": the rank word names the organisation
+        and not (i + 1 < len(ent) and ent[i + 1].lower_ in ORG_NOUNS | ORG_HEADS)
+    ]
+    if not at:
+        return [ent]
+    doc, out = ent.doc, []
+    first, last = at[0], at[-1]
+    unit = ent[:first]
+    while len(unit) and (unit[-1].is_punct or unit[-1].lower_ in ("and", "'s", "’s")):
+        unit = unit[:-1]
+    if len(unit) and unit[-1].lower_ in ("rear", "vice", "staff", "first", "chief", "master"):
+        unit = unit[:-1]  # "Rear Admiral", "Staff Sgt."
+    if len(unit) and any(t.text[:1].isupper() for t in unit):
+        out.append(
+            Span(doc, unit.start, unit.end, label="ORG" if ent.label_ == "PERSON" else ent.label_)
+        )
+    person = ent[last + 1 :]
+    while len(person) and person[0].is_punct:
+        person = person[1:]
+    if len(person) and all(t.text[:1].isupper() for t in person if t.is_alpha):
+        out.append(Span(doc, person.start, person.end, label="PERSON"))
+    return out
 
 
 def headline_span(ent, common: set[str], text: str):

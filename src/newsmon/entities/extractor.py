@@ -31,6 +31,7 @@ from newsmon.entities.context import (
     person_cue,
     person_of,
     plays_as_team,
+    rank_split,
     repeats,
     stem,
     surname_of,
@@ -174,7 +175,13 @@ class EntityExtractor:
         common = {stem(w) for w in {w for w in words if w.islower()}}
         cued: Counter = Counter()  # place names the words around cue as a sports team
         spans = itertools.chain(
-            (s for e in doc.ents for p in layout.pieces(e) for s in title_run_on(p)),
+            (
+                r
+                for e in doc.ents
+                for p in layout.pieces(e)
+                for s in title_run_on(p)
+                for r in rank_split(s)
+            ),
             honorific_names(doc, words, covered),
         )
         for piece in spans:

@@ -53,6 +53,9 @@ TEAM_CUES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in _TABLES["tea
 # Last words that make a name a company or a body: "Paine Webber International".
 COMPANY_WORDS = frozenset(_TABLES["company_words"])
 
+# Military and police ranks: "Oregon State Police Lt. Gregg Hastings", "Navy Capt. Jeff Davis".
+RANKS = frozenset(_TABLES["ranks"])
+
 # Single words of titles ("president", "minister"): around a name, not part of it.
 TITLE_WORDS = frozenset(w.strip(".") for t in _TABLES["titles"] for w in t.split()) - {"of"}
 # "Hollande said", "says Manal.": a lone surname tagged a person, vouched for as one.
