@@ -897,3 +897,27 @@ def test_who_fires_drops_or_resorts_to_the_weapons_is_the_attacker(stage):
     text = "Pakistani troops resorted to unprovoked firing along the border."
     (attack,) = found(stage, text, "attack")
     assert any("Pakistan" in name for name in names(attack.actors))
+
+
+def test_a_relative_clause_of_an_event_does_not_give_it_the_speaker(stage):
+    text = (
+        "Sarvenia strongly condemns today's senseless attack on the Dalmora camp that killed "
+        "and injured camp residents."
+    )
+    (attack,) = found(stage, text, "attack")
+    assert not attack.actors
+    (attack,) = found(stage, "Russia, which launched the strikes, denied it.", "attack")
+    assert names(attack.actors) == {"Russia"}
+
+
+def test_with_a_doer_after_by_the_possessor_is_who_it_happened_to(stage):
+    text = "Corwin Baptiste's shooting by an off-duty officer made headlines in 2006."
+    (attack,) = found(stage, text, "attack")
+    assert "Corwin Baptiste" not in names(attack.actors)
+
+
+def test_tomorrow_is_ahead_and_arresting_a_trend_is_no_arrest(stage):
+    text = "Senior Japanese officials tomorrow open talks with American trade negotiators."
+    assert {d.stance for d in found(stage, text, "talks")} == {"proposed"}
+    text = "The agency is not the one to arrest global warming."
+    assert not found(stage, text, "arrest")

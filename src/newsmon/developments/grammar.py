@@ -498,12 +498,17 @@ def _modifier_entities(tok, refs, seg, targeted: bool = False) -> list[EntityRef
     Israeli strikes").
     """
     out = []
+    # "Foley's shooting by an off-duty officer": with a doer after "by", the possessor is
+    # who it happened to.
+    by_agent = any(c.dep_ in ("agent", "prep") and c.lower_ == "by" for c in tok.children)
     for child in tok.children:
         if (
             child.dep_ in ("compound", "nmod")
             and child.i in refs
             and (refs[child.i].kind == "place" or (targeted and child.pos_ == "PROPN"))
         ):
+            continue
+        if child.dep_ == "poss" and by_agent:
             continue
         if child.dep_ == "poss" or (child.dep_ in ("compound", "amod", "nmod") and child.i in refs):
             out += _entities_in(child, refs, seg)
@@ -540,7 +545,9 @@ def _subject_entities(
     subjects = _SUBJECTS | ({"nsubjpass"} if passive else set())
     for child in verb.children:
         if child.dep_ in subjects:
-            if child.pos_ == "PRON" or (
+            if child.tag_ in ("WDT", "WP") and verb.dep_ == "relcl":
+                pass  # "the attack that killed ...": the antecedent, below; never the speaker
+            elif child.pos_ == "PRON" or (
                 child.pos_ == "NOUN"
                 and any(c.dep_ == "poss" and c.pos_ == "PRON" for c in child.children)
             ):
@@ -569,6 +576,7 @@ def _subject_entities(
     if (
         verb.dep_ in ("relcl", "acl")
         and head.i in refs
+        and refs[head.i].kind != "place"  # "the compound in Benghazi, which killed": misattached
         and not any(c.dep_ in ("auxpass", "nsubjpass") for c in verb.children)
         and verb.tag_ != "VBN"
     ):

@@ -154,6 +154,8 @@ class StanceReading:
                         cues.add("hypothetical")  # "any future meeting"
                         if pos == 0:
                             generic = True
+                elif child.dep_ == "npadvmod":
+                    cues |= self._cues(rules, child) & {"future"}  # "tomorrow open talks"
                 elif child.dep_ in ("advmod", "amod"):
                     cues |= self._cues(rules, child) & {"hypothetical", "future"}
                     if tok.tag_ in ("VB", "VBP", "VBZ") and "when" in (
