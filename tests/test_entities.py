@@ -636,3 +636,12 @@ def test_a_rank_divides_the_unit_from_the_person(extractor):
     assert ("Navy", "organisation") in found  # the recogniser's "Navy Capt"
     assert ("Brenda Castillo", "person") in found and ("Tomas Evandel", "person") in found
     assert not any(name.endswith(("Lt", "Capt")) for name, _ in found)
+
+
+def test_a_legal_form_before_or_after_the_name_is_no_part_of_it():
+    from newsmon.entities.names import without_legal_form
+
+    assert without_legal_form("NV Harbourwerk") == "Harbourwerk"
+    assert without_legal_form("N.V. Harbourwerk Holdings") == "Harbourwerk Holdings"
+    assert without_legal_form("Castillo Webber Inc.") == "Castillo Webber"
+    assert without_legal_form("NV") == "NV"

@@ -234,8 +234,11 @@ def not_an_organisation(name: str) -> bool:
 
 
 def without_legal_form(name: str) -> str:
-    """A company's name without its legal form: "Home Depot Inc." -> "Home Depot"."""
+    """A company's name without its legal form: "Home Depot Inc." -> "Home Depot"; a Dutch or
+    Belgian form may come first: "NV DSM" -> "DSM"."""
     words = name.split()
+    while len(words) > 1 and words[0].casefold().strip(".,") in ("nv", "n.v"):
+        words.pop(0)
     while len(words) > 1 and words[-1].casefold().strip(".,") in LEGAL_SUFFIXES:
         words.pop()
         while len(words) > 1 and words[-1].casefold() in ("and", "&", ","):
