@@ -645,3 +645,20 @@ def test_a_legal_form_before_or_after_the_name_is_no_part_of_it():
     assert without_legal_form("N.V. Harbourwerk Holdings") == "Harbourwerk Holdings"
     assert without_legal_form("Castillo Webber Inc.") == "Castillo Webber"
     assert without_legal_form("NV") == "NV"
+
+
+def test_a_clipped_name_joins_its_full_name(extractor):
+    text = (
+        "Markets\n\nThe Federal Reserve held rates on Wednesday. The Fed said inflation had "
+        "eased, and Congress was told the FBI's Office of Professional Responsibility would "
+        "report. Members of the Congressional Budget Office and the FBI met later."
+    )
+    result = list(extractor.extract([text]))[0]
+    found = names(result)
+    assert ("Federal Reserve", "organisation") in found
+    assert not any(name == "Fed" for name, _ in found)
+    fed = next(m for m in result.mentions if m.entity.name == "Federal Reserve")
+    assert fed.joined.get("Fed") == "clipped"
+    # "Congress" is no clip of "Congressional", nor "FBI" of "FBI's": they stay themselves.
+    assert any(name == "Congress" for name, _ in found)
+    assert any(name == "FBI" for name, _ in found)

@@ -43,7 +43,12 @@ def join_reason(
     (`s` and `w`: their folded words, when the caller has them)."""
     s = s if s is not None else _words(short.name)
     w = w if w is not None else _words(long.name)
-    if len(s) >= len(w):
+    if len(s) > len(w):
+        return None
+    if len(s) == len(w):
+        # "Man City" of "Manchester City": the same words, the first clipped
+        if short.kind == long.kind == "organisation" and len(s) > 1 and _clipped(s, w):
+            return "clipped"
         return None
     if (
         short.kind != "country"
@@ -61,12 +66,25 @@ def join_reason(
         ):
             return "surname"
         return None
+    if short.kind == long.kind == "organisation" and len(s) == 1 and _clipped(s, w[:1]):
+        return "clipped"  # "the Fed" of "the Federal Reserve"
     if w[: len(s)] == s and not known_place(short.name) and not country_code(short.name):
         # "Heathrow" of "Heathrow Airport", "Nasdaq" of "Nasdaq Stock Market".
         return "short form"
     if w[-len(s) :] == s and country_code(" ".join(long.name.split()[: len(w) - len(s)])):
         return "country left out"  # "Treasury" of "U.S. Treasury"
     return None
+
+
+def _clipped(s: list[str], w: list[str]) -> bool:
+    """The first word of `s` is the first of `w` cut to at most 60 % ("fed" of "federal",
+    "man" of "manchester"; not "congress" of "congressional"), the others are the same."""
+    if len(s) != len(w) or s[1:] != w[1:]:
+        return False
+    a, b = s[0], w[0]
+    return (
+        len(a) >= 3 and b.startswith(a) and len(a) <= 0.6 * len(b) and a.isalpha() and b.isalpha()
+    )
 
 
 def merge_short_forms(found: list[tuple]) -> tuple[list[tuple], dict[EntityRef, dict[str, str]]]:
@@ -86,7 +104,11 @@ def merge_short_forms(found: list[tuple]) -> tuple[list[tuple], dict[EntityRef, 
         fits = {}
         for long in refs:
             w = words[long]
-            if len(w) > len(s) and (len(s) == 1 or w[0] == s[0] or _bare(w[-1]) == _bare(s[-1])):
+            if (
+                len(w) > len(s)
+                and (len(s) == 1 or w[0] == s[0] or _bare(w[-1]) == _bare(s[-1]))
+                or (len(w) == len(s) and long is not short and _clipped(s, w))
+            ):
                 reason = join_reason(short, long, s, w)
                 if reason:
                     fits[long] = reason
