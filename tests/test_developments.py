@@ -921,3 +921,19 @@ def test_tomorrow_is_ahead_and_arresting_a_trend_is_no_arrest(stage):
     assert {d.stance for d in found(stage, text, "talks")} == {"proposed"}
     text = "The agency is not the one to arrest global warming."
     assert not found(stage, text, "arrest")
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("The rescue team recovered the body of a climber on Mount Harbour.", "repatriation"),
+        ("Often the attack is launched through a hidden iFrame put on a web site.", "attack"),
+        (
+            "I'll fight against liberal attacks on our religious heritage, the governor said.",
+            "attack",
+        ),
+        ("The agency does not report the number of munitions dropped in each strike.", "attack"),
+    ],
+)
+def test_an_accident_a_cyber_or_partisan_attack_and_each_of_a_class_are_no_event(stage, text, kind):
+    assert not found(stage, text, kind)
