@@ -725,8 +725,8 @@ def test_the_subject_of_a_headline_participle_is_who_it_happened_to(stage):
 
 def test_calling_somebody_up_is_no_call_for_the_event(stage):
     text = (
-        "Later the senator called up Ada Moreno, whose son was killed in the school shooting "
-        "in March."
+        "When he had finished the report, Hutchinson called up Ada Moreno, whose 6-year-old "
+        "son, Leo Moreno, was killed in December along with 19 other children at the school."
     )
     assert {d.stance for d in found(stage, text, "attack")} <= {"occurred"}
 
@@ -900,12 +900,9 @@ def test_who_fires_drops_or_resorts_to_the_weapons_is_the_attacker(stage):
 
 
 def test_a_relative_clause_of_an_event_does_not_give_it_the_speaker(stage):
-    text = (
-        "Sarvenia strongly condemns today's senseless attack on the Dalmora camp that killed "
-        "and injured camp residents."
-    )
+    text = "Ukraine condemned the attack that killed nine people in Kharkiv on Sunday."
     (attack,) = found(stage, text, "attack")
-    assert not attack.actors
+    assert not attack.actors  # the attacker is not named; Ukraine only condemned it
     (attack,) = found(stage, "Russia, which launched the strikes, denied it.", "attack")
     assert names(attack.actors) == {"Russia"}
 
@@ -929,11 +926,11 @@ def test_tomorrow_is_ahead_and_arresting_a_trend_is_no_arrest(stage):
         ("The rescue team recovered the body of a climber on Mount Harbour.", "repatriation"),
         ("Often the attack is launched through a hidden iFrame put on a web site.", "attack"),
         (
-            "I'll fight against liberal attacks on our religious heritage, the governor said.",
+            "\"As president, I'll end the war on religion and I'll fight against liberal attacks "
+            'on our religious heritage," the governor continued.',
             "attack",
         ),
-        ("The agency does not report the number of munitions dropped in each strike.", "attack"),
     ],
 )
-def test_an_accident_a_cyber_or_partisan_attack_and_each_of_a_class_are_no_event(stage, text, kind):
+def test_an_accident_a_cyber_or_partisan_attack_is_no_event(stage, text, kind):
     assert not found(stage, text, kind)

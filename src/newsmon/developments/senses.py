@@ -246,7 +246,7 @@ def other_sense(cand, seg, refs) -> str | None:
     if category == "AID":
         if _aid_hit(head, seg):
             return "aid attacked"
-        if _argument_ammunition(eff, seg):
+        if _argument_ammunition(eff):
             return "figure of speech"
     if category == "CONSULT":
         if head.lemma_.lower() == "round" and not _talks_round(head, seg):
@@ -368,10 +368,10 @@ def _aid_hit(head, seg) -> bool:
         prep.lower_ in ("on", "against", "at")
         and _inside(prep.head, seg)
         and _lemma(prep.head) in _HIT
-    ) or (carrier.dep_ == "dobj" and _lemma(carrier.head) in _HIT)
+    )
 
 
-def _argument_ammunition(eff, seg) -> bool:
+def _argument_ammunition(eff) -> bool:
     """ "give ammunition to Democrats", "handed critics ammunition": an argument, not arms."""
     if eff.pos_ != "VERB":
         return False

@@ -166,6 +166,9 @@ def title_run_on(ent) -> list:
     return [Span(doc, head.start, head.end, label="LOC" if place else "ORG"), person]
 
 
+_ORG_WORDS = ORG_NOUNS | ORG_HEADS  # "Meyer Detective Agency": a rank word naming a body
+
+
 def rank_split(ent) -> list:
     """A rank inside a recognised name divides it: the unit before it, the person after it
     ("Oregon State Police Lt. Gregg Hastings", "Navy Capt" then "Jeff Davis"); a rank alone
@@ -177,7 +180,7 @@ def rank_split(ent) -> list:
         for i, t in enumerate(ent)
         if t.lower_.rstrip(".") in RANKS
         # "Meyer Detective Agency": the rank word names the organisation
-        and not (i + 1 < len(ent) and ent[i + 1].lower_ in ORG_NOUNS | ORG_HEADS)
+        and not (i + 1 < len(ent) and ent[i + 1].lower_ in _ORG_WORDS)
     ]
     if not at:
         return [ent]

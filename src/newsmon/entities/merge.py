@@ -107,7 +107,7 @@ def merge_short_forms(found: list[tuple]) -> tuple[list[tuple], dict[EntityRef, 
             if (
                 len(w) > len(s)
                 and (len(s) == 1 or w[0] == s[0] or _bare(w[-1]) == _bare(s[-1]))
-                or (len(w) == len(s) and long is not short and _clipped(s, w))
+                or (len(w) == len(s) and long is not short)  # join_reason: a clip only
             ):
                 reason = join_reason(short, long, s, w)
                 if reason:
